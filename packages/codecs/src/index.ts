@@ -1,0 +1,25 @@
+export { createCodec } from './codec.js';
+export type { CodecOptions, Lwm2mCodec } from './codec.js';
+export { ContentFormat } from '@lwm2m/core';
+export { DEFAULT_DECODE_LIMITS } from './types.js';
+export type {
+  CodecContext,
+  CompositeFormat,
+  CompositeNodes,
+  DecodeLimits,
+  FlatEntry,
+  NodeFormat,
+  TimestampedFormat,
+  TimestampedNodes,
+} from './types.js';
+export { nodeToEntries, entriesToNode } from './flat.js';
+export { textFormat } from './text.js';
+export { opaqueFormat } from './opaque.js';
+export { cborFormat } from './cbor.js';
+export { tlvFormat } from './tlv.js';
+export { senmlJsonFormat } from './senml-json.js';
+export { senmlCborFormat } from './senml-cbor.js';
+export { jsonFormat } from './lwm2m-json.js';
+export { lwm2mCborFormat } from './lwm2m-cbor.js';
+export { parseLinkFormat, formatLinkFormat } from './link-format.js';
+export type { Link, LinkParams } from './link-format.js';
