@@ -1,0 +1,100 @@
+/**
+ * Encode+decode throughput per format for a Device instance and a 50-entry composite, against the
+ * same run's raw cbor-x encode+decode of an equivalent plain object, and against the `lwm2m-codec`
+ * npm package where it has the format (TLV, LwM2M JSON). Prints one JSON document.
+ */
+import { createRequire } from 'node:module';
+import { ContentFormat, createCoreObjectRegistry } from '@lwm2m/core';
+import { Decoder, Encoder } from 'cbor-x';
+import { measure, ratio } from '../../../bench/measure.js';
+import { createCodec } from '../src/index.js';
+import { compositeOf50, deviceInstance } from '../test/sample-nodes.js';
+
+const require = createRequire(import.meta.url);
+const legacy = require('lwm2m-codec') as {
+  encode(format: string, path: string, value: object): Buffer;
+  decode(format: string, path: string, payload: Buffer): object;
+};
+
+const codec = createCodec({ registry: createCoreObjectRegistry() });
+const device = deviceInstance();
+const composite = compositeOf50();
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+const cborDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+const plainDevice = {
+  0: 'Open Mobile Alliance',
+  1: 'Lightweight M2M Client',
+  2: '345000123',
+  3: '1.0',
+  6: [1, 5],
+  7: [3800, 5000],
+  8: [125, 900],
+  9: 100,
+  10: 15,
+  11: [0],
+  13: 0x5182428f,
+  14: '+02:00',
+  16: 'U',
+};
+const plainComposite = Object.fromEntries(
+  [...composite].map(([path, node]) => [path, node.kind === 'resource' ? node.value : null]),
+);
+
+const rawDevice = measure('cbor-x raw device', () => cborDecoder.decode(cbor.encode(plainDevice)));
+const rawComposite = measure('cbor-x raw composite', () => cborDecoder.decode(cbor.encode(plainComposite)));
+
+const formats: Array<[string, number]> = [
+  ['tlv', ContentFormat.TLV],
+  ['senml-json', ContentFormat.SENML_JSON],
+  ['senml-cbor', ContentFormat.SENML_CBOR],
+  ['lwm2m-json', ContentFormat.JSON],
+  ['lwm2m-cbor', ContentFormat.LWM2M_CBOR],
+];
+
+const deviceResults: Record<string, { opsPerSec: number; ratioToRawCbor: number; bytes: number }> = {};
+for (const [name, format] of formats) {
+  const payload = codec.encode(format, device, [3, 0]);
+  const m = measure(name, () => codec.decode(format, codec.encode(format, device, [3, 0]), [3, 0]));
+  deviceResults[name] = { opsPerSec: m.opsPerSec, ratioToRawCbor: ratio(m.opsPerSec, rawDevice.opsPerSec), bytes: payload.length };
+}
+
+const compositeResults: Record<string, { opsPerSec: number; ratioToRawCbor: number; bytes: number }> = {};
+for (const [name, format] of formats.filter(([, f]) => codec.supports(f) && f !== ContentFormat.TLV && f !== ContentFormat.JSON)) {
+  const payload = codec.encodeComposite(format, composite);
+  const m = measure(name, () => codec.decodeComposite(format, codec.encodeComposite(format, composite)));
+  compositeResults[name] = { opsPerSec: m.opsPerSec, ratioToRawCbor: ratio(m.opsPerSec, rawComposite.opsPerSec), bytes: payload.length };
+}
+
+// lwm2m-codec has no multiple-instance resources in its Device example shape; use the resources it can carry.
+const legacyDevice = { 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0', 9: 100, 10: 15, 14: '+02:00', 16: 'U' };
+const ours = codec;
+const simpleDevice = {
+  ...device,
+  resources: new Map([...device.resources].filter(([, r]) => r.kind === 'resource' && r.type !== 'time')),
+};
+const againstLegacy: Record<string, { ours: number; lwm2mCodec: number; ratio: number }> = {};
+for (const [name, legacyName, format] of [
+  ['tlv', 'tlv', ContentFormat.TLV],
+  ['lwm2m-json', 'json', ContentFormat.JSON],
+] as const) {
+  const o = measure(`ours ${name}`, () => ours.decode(format, ours.encode(format, simpleDevice, [3, 0]), [3, 0]));
+  const l = measure(`lwm2m-codec ${name}`, () => legacy.decode(legacyName, '/3/0', legacy.encode(legacyName, '/3/0', legacyDevice)));
+  againstLegacy[name] = { ours: o.opsPerSec, lwm2mCodec: l.opsPerSec, ratio: ratio(o.opsPerSec, l.opsPerSec) };
+}
+
+console.log(
+  JSON.stringify(
+    {
+      benchmark: '@lwm2m/codecs encode+decode',
+      node: process.version,
+      baseline: { cborxRawDevice: rawDevice.opsPerSec, cborxRawComposite50: rawComposite.opsPerSec },
+      goal: 'CBOR formats >= 0.5 x raw cbor-x (at most 2x slower)',
+      deviceInstance: deviceResults,
+      composite50: compositeResults,
+      againstLwm2mCodec: againstLegacy,
+    },
+    null,
+    2,
+  ),
+);
