@@ -21,5 +21,23 @@ export { senmlJsonFormat } from './senml-json.js';
 export { senmlCborFormat } from './senml-cbor.js';
 export { jsonFormat } from './lwm2m-json.js';
 export { lwm2mCborFormat } from './lwm2m-cbor.js';
-export { parseLinkFormat, formatLinkFormat } from './link-format.js';
-export type { Link, LinkParams } from './link-format.js';
+export {
+  parseLinkFormat,
+  formatLinkFormat,
+  parseRegistrationLinks,
+  formatRegistrationLinks,
+  parseDiscoverLinks,
+  formatDiscoverLinks,
+  DEFAULT_LINK_FORMAT_LIMITS,
+} from './link-format.js';
+export type {
+  Link,
+  LinkParams,
+  LinkFormatLimits,
+  RegisteredObject,
+  RegistrationLinks,
+  RegistrationLinksInput,
+  DiscoverLink,
+  NotificationAttributes,
+} from './link-format.js';
+export { valueToText, valueFromText, checkValue, inferType, numberToTyped } from './value-types.js';

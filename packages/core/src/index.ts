@@ -79,3 +79,6 @@ export {
   parseObjectLink,
   formatObjectLink,
 } from './node.js';
+export { parseDdf, MAX_DDF_BYTES, MAX_DDF_RESOURCES } from './ddf.js';
+export { loadObjectsFromFile, loadObjectsFromDirectory } from './ddf-files.js';
+export { createCoreObjectRegistry, coreObjectDefinitions } from './core-objects.js';

@@ -1,0 +1,223 @@
+import { ClosedError } from '@lwm2m/core';
+import { CoapCode, CoapType } from './codes.js';
+import { CoapTimeoutError } from './errors.js';
+import { serializeMessage } from './message.js';
+import { isFresher } from './observe-client.js';
+import type { ObservationEndReason, ServerObservation } from './observe-server.js';
+import { CoapOptionNumber, getUintOption, uintOption } from './options.js';
+import { createEndpointPair, flush, sentMessages } from './test-pair.js';
+import type { EndpointPair } from './test-pair.js';
+import type { RequestHandler } from './types.js';
+
+const text = (data: Uint8Array): string => Buffer.from(data).toString('utf8');
+
+let pair: EndpointPair | undefined;
+afterEach(async () => {
+  jest.useRealTimers();
+  await pair?.close();
+  pair = undefined;
+});
+
+/** A server whose /obs resource accepts observers; the observations and their end reasons are collected. */
+function observable(serverOptions = {}, clientOptions = {}): { pair: EndpointPair; observations: ServerObservation[]; ended: ObservationEndReason[]; calls: number[] } {
+  const observations: ServerObservation[] = [];
+  const ended: ObservationEndReason[] = [];
+  const calls: number[] = [];
+  const handler: RequestHandler = (request) => {
+    calls.push(request.observe ?? -1);
+    if (request.observe === 0 && request.path[0] === 'obs') {
+      const observation = request.acceptObserve();
+      observation.on('cancel', (reason) => ended.push(reason));
+      observations.push(observation);
+    }
+    return { code: CoapCode.CONTENT, payload: 'v0', contentFormat: 0 };
+  };
+  pair = createEndpointPair(handler, serverOptions, clientOptions);
+  return { pair, observations, ended, calls };
+}
+
+describe('server and client Observe (RFC 7641)', () => {
+  it('registers, notifies with increasing Observe numbers, and yields each notification', async () => {
+    const { pair: p, observations } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    expect(observation.active).toBe(true);
+    expect(observations).toHaveLength(1);
+    const server = observations[0]!;
+    expect(server.peer).toEqual(p.clientPeer);
+    expect(server.path).toEqual(['obs']);
+    const received: string[] = [];
+    observation.on('notification', (n) => received.push(`event:${text(n.payload)}`));
+    await server.notify({ payload: 'v1' });
+    await server.notify({ payload: 'v2', confirmable: true });
+    const iterator = observation[Symbol.asyncIterator]();
+    const values: string[] = [];
+    for (let i = 0; i < 3; i++) values.push(text((await iterator.next()).value!.payload));
+    expect(values).toEqual(['v0', 'v1', 'v2']);
+    expect(received).toEqual(['event:v1', 'event:v2']);
+    const sequence = sentMessages(p.serverSocket)
+      .filter((m) => m.code === CoapCode.CONTENT)
+      .map((m) => getUintOption(m.options, CoapOptionNumber.OBSERVE)!);
+    expect(sequence).toHaveLength(3);
+    expect(sequence[1]! - sequence[0]!).toBe(1);
+    expect(sequence[2]! - sequence[1]!).toBe(1);
+    expect(sentMessages(p.serverSocket).map((m) => m.type)).toEqual([CoapType.ACK, CoapType.NON, CoapType.CON]);
+  });
+
+  it('cancels actively with GET Observe=1 and the same token', async () => {
+    const { pair: p, ended, calls } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    await observation.cancel();
+    expect(ended).toEqual(['deregistered']);
+    expect(calls).toEqual([0, 1]);
+    const requests = sentMessages(p.clientSocket).filter((m) => m.code === CoapCode.GET);
+    expect(requests[1]!.token).toEqual(requests[0]!.token);
+    expect(p.server.serverObservations()).toHaveLength(0);
+    expect(observation.active).toBe(false);
+  });
+
+  it('ends the observation when a for-await loop breaks', async () => {
+    const { pair: p, ended } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    for await (const notification of observation) {
+      expect(text(notification.payload)).toBe('v0');
+      break;
+    }
+    expect(ended).toEqual(['deregistered']);
+  });
+
+  it('cancels passively: the next notification is answered with Reset and the server drops the observer', async () => {
+    const { pair: p, observations, ended } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    await observation.cancel({ active: false });
+    await observations[0]!.notify({ payload: 'v1' });
+    await flush();
+    expect(sentMessages(p.clientSocket).at(-1)!.type).toBe(CoapType.RST);
+    expect(ended).toEqual(['reset']);
+    await expect(observations[0]!.notify({ payload: 'v2' })).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('drops the observer after a CON notification that is never acknowledged', async () => {
+    jest.useFakeTimers();
+    const { pair: p, observations, ended } = observable();
+    await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    p.serverSocket.drop = () => true;
+    const result = observations[0]!.notify({ payload: 'v1', confirmable: true }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(62_000);
+    expect(await result).toBeInstanceOf(CoapTimeoutError);
+    expect(ended).toEqual(['timeout']);
+    expect(p.server.serverObservations()).toHaveLength(0);
+  });
+
+  it('sends a CON notification when the last CON is 24 hours old', async () => {
+    jest.useFakeTimers();
+    const { pair: p, observations } = observable();
+    await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const server = observations[0]!;
+    await server.notify({ payload: 'a' });
+    jest.setSystemTime(Date.now() + 24 * 60 * 60 * 1000);
+    await server.notify({ payload: 'b' });
+    await server.notify({ payload: 'c' });
+    const types = sentMessages(p.serverSocket).slice(1).filter((m) => m.code === CoapCode.CONTENT).map((m) => m.type);
+    expect(types).toEqual([CoapType.NON, CoapType.CON, CoapType.NON]);
+  });
+
+  it('keeps only the newest notification waiting behind an unacknowledged CON', async () => {
+    const { pair: p, observations } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const server = observations[0]!;
+    const first = server.notify({ payload: 'v1', confirmable: true });
+    const second = server.notify({ payload: 'v2' });
+    const third = server.notify({ payload: 'v3' });
+    await Promise.all([first, second, third]);
+    await flush();
+    const values: string[] = [];
+    const iterator = observation[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++) values.push(text((await iterator.next()).value!.payload));
+    expect(values).toEqual(['v0', 'v1', 'v3']);
+  });
+
+  it('ends both sides on a notification with an error code', async () => {
+    const { pair: p, observations, ended } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    await observations[0]!.notify({ code: CoapCode.NOT_FOUND });
+    const codes: number[] = [];
+    for await (const notification of observation) codes.push(notification.code);
+    expect(codes).toEqual([CoapCode.CONTENT, CoapCode.NOT_FOUND]);
+    expect(ended).toEqual(['error-response']);
+  });
+
+  it('reports an observation the server did not accept as inactive, yielding only the response', async () => {
+    const { pair: p, calls } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/plain' });
+    expect(calls).toEqual([0]);
+    expect(observation.active).toBe(false);
+    const values: string[] = [];
+    for await (const notification of observation) values.push(text(notification.payload));
+    expect(values).toEqual(['v0']);
+  });
+
+  it('drops reordered notifications by the §3.4 rule and accepts them again after 128 s', async () => {
+    jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick'] });
+    const { pair: p } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const token = sentMessages(p.clientSocket)[0]!.token;
+    let messageId = 100;
+    const inject = (sequence: number, payload: string): void =>
+      p.clientSocket.inject(
+        serializeMessage({
+          type: CoapType.NON,
+          code: CoapCode.CONTENT,
+          messageId: messageId++,
+          token,
+          options: [uintOption(CoapOptionNumber.OBSERVE, sequence)],
+          payload: Buffer.from(payload),
+        }),
+        p.serverPeer,
+      );
+    const seen: string[] = [];
+    observation.on('notification', (n) => seen.push(text(n.payload)));
+    inject(10, 'ten');
+    inject(5, 'five (stale)');
+    inject(11, 'eleven');
+    jest.setSystemTime(Date.now() + 129_000);
+    inject(6, 'six (after 128 s)');
+    await flush();
+    expect(seen).toEqual(['ten', 'eleven', 'six (after 128 s)']);
+  });
+
+  it('fetches the rest of a block-wise notification (Block2 on notifications)', async () => {
+    const { pair: p, observations } = observable({ blockSize: 64 });
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const big = Buffer.alloc(1000, 0x62);
+    await observations[0]!.notify({ payload: big });
+    const iterator = observation[Symbol.asyncIterator]();
+    await iterator.next();
+    const notification = (await iterator.next()).value!;
+    expect(Buffer.from(notification.payload).equals(big)).toBe(true);
+    const continuation = sentMessages(p.clientSocket).filter((m) => m.code === CoapCode.GET).slice(1);
+    expect(continuation.length).toBe(Math.ceil(1000 / 64) - 1);
+    expect(continuation.every((m) => getUintOption(m.options, CoapOptionNumber.OBSERVE) === undefined)).toBe(true);
+  });
+
+  it('ends observations on close', async () => {
+    const { pair: p, ended } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    await p.server.close();
+    expect(ended).toEqual(['closed']);
+    await p.client.close();
+    expect(observation.active).toBe(false);
+  });
+});
+
+describe('isFresher (RFC 7641 §3.4)', () => {
+  it('orders 24-bit sequence numbers with wrap-around and the 128 s window', () => {
+    expect(isFresher(1, 0, 2, 0)).toBe(true);
+    expect(isFresher(2, 0, 1, 0)).toBe(false);
+    expect(isFresher(2, 0, 2, 0)).toBe(false);
+    expect(isFresher(0xffffff, 0, 0, 0)).toBe(true);
+    expect(isFresher(0, 0, 0xffffff, 0)).toBe(false);
+    expect(isFresher(0, 0, 1 << 23, 0)).toBe(false);
+    expect(isFresher(5, 0, 4, 128_001)).toBe(true);
+    expect(isFresher(5, 0, 4, 128_000)).toBe(false);
+  });
+});

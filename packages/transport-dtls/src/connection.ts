@@ -1,0 +1,354 @@
+import { createHash } from 'node:crypto';
+import { DecodeError, type Logger } from '@lwm2m/core';
+import { AlertDescription, AlertLevel, DtlsAlertError, DtlsHandshakeError, DtlsTimeoutError } from './errors.js';
+import { FragmentAssembler, type HandshakeMessage } from './fragment-assembler.js';
+import { RetransmitTimer, type RetransmitTimerOptions } from './flight.js';
+import { encodeHandshake, HANDSHAKE_HEADER_LENGTH, parseAlert, parseHandshakeFragments } from './handshake-messages.js';
+import { ContentType, parseRecords, type DtlsRecord } from './record.js';
+import { RecordLayer } from './record-layer.js';
+
+/** Default path MTU budget for one datagram (IPv4/IPv6 over typical links, with headroom). */
+export const DEFAULT_MTU = 1400;
+/** Records queued while an asynchronous step (PSK lookup) runs; more are dropped. */
+const MAX_INBOX = 64;
+
+/** One entry of a flight; epochs are fixed on first transmission and reused on retransmission. */
+export type FlightItem =
+  | { readonly kind: 'handshake'; readonly msgType: number; readonly messageSeq: number; readonly body: Uint8Array; epoch?: number }
+  | { readonly kind: 'ccs'; epoch?: number };
+
+/** The role-specific part of a handshake (client or server). */
+export interface HandshakeRole {
+  /** A complete, in-order handshake message. May be async (PSK lookup); records wait meanwhile. */
+  onMessage(message: HandshakeMessage, epoch: number): void | Promise<void>;
+  /** The peer's ChangeCipherSpec. */
+  onChangeCipherSpec(): void;
+}
+
+/** What the owner (server table or client connection) hears from one association. */
+export interface ConnectionHooks {
+  sendDatagram(data: Uint8Array): void;
+  onEstablished(): void;
+  onApplicationData(data: Uint8Array): void;
+  /** The association ended: error is undefined after a clean close_notify. */
+  onClosed(error: Error | undefined): void;
+}
+
+export interface ConnectionOptions {
+  readonly mtu?: number;
+  readonly retransmit?: RetransmitTimerOptions;
+  readonly logger: Logger;
+  /** First record sequence number in epoch 0 (a stateless server continues after the ClientHello's). */
+  readonly firstWriteSeq?: number;
+}
+
+export type ConnectionState = 'handshake' | 'established' | 'closed';
+
+/**
+ * One DTLS association with one peer: record processing, the handshake transcript, flights and
+ * their retransmission, alerts. The client and server handshakes plug in as a {@link HandshakeRole}.
+ */
+export class DtlsConnection {
+  readonly records: RecordLayer;
+  readonly assembler = new FragmentAssembler();
+  readonly logger: Logger;
+  role: HandshakeRole | undefined;
+  state: ConnectionState = 'handshake';
+  /** message_seq of the next handshake message we send. */
+  nextSendSeq = 0;
+  lastActivity = Date.now();
+
+  private transcript: Uint8Array[] = [];
+  private lastFlight: FlightItem[] | undefined;
+  /** True when the last flight ends the handshake (no answer expected, resent only on request). */
+  private lastFlightFinal = false;
+  /** Datagram counter, so that a peer's repeated flight triggers at most one resend per datagram. */
+  private datagramSerial = 0;
+  private resentForSerial = -1;
+  private readonly timer: RetransmitTimer;
+  private readonly mtu: number;
+  private inbox: DtlsRecord[] = [];
+  private busy = false;
+
+  constructor(
+    private readonly hooks: ConnectionHooks,
+    options: ConnectionOptions,
+  ) {
+    this.records = new RecordLayer(options.firstWriteSeq ?? 0);
+    this.logger = options.logger;
+    this.mtu = options.mtu ?? DEFAULT_MTU;
+    this.timer = new RetransmitTimer(
+      () => this.retransmit(),
+      () => this.fail(new DtlsTimeoutError('DTLS handshake timed out: no answer to our flight'), undefined),
+      options.retransmit,
+    );
+  }
+
+  /** Largest application payload that fits one datagram. */
+  get maxPlaintext(): number {
+    return this.mtu - this.records.writeOverhead;
+  }
+
+  // ---- incoming ---------------------------------------------------------------------------
+
+  handleDatagram(datagram: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.datagramSerial++;
+    const records = parseRecords(datagram);
+    if (!this.busy && this.inbox.length === 0) {
+      for (let i = 0; i < records.length; i++) {
+        const pending = this.processRecord(records[i]!);
+        if (pending !== undefined) {
+          for (let j = i + 1; j < records.length; j++) this.inbox.push(records[j]!);
+          this.wait(pending);
+          return;
+        }
+      }
+      return;
+    }
+    for (const r of records) if (this.inbox.length < MAX_INBOX) this.inbox.push(r);
+  }
+
+  private wait(pending: Promise<void>): void {
+    this.busy = true;
+    pending.then(
+      () => {
+        this.busy = false;
+        this.pump();
+      },
+      (error: unknown) => {
+        this.busy = false;
+        this.failFromError(error);
+      },
+    );
+  }
+
+  private pump(): void {
+    while (!this.busy && this.inbox.length > 0 && this.state !== 'closed') {
+      const record = this.inbox.shift()!;
+      const pending = this.processRecord(record);
+      if (pending !== undefined) this.wait(pending);
+    }
+  }
+
+  /** Returns a promise only when the handshake went asynchronous and later records must wait. */
+  private processRecord(record: DtlsRecord): Promise<void> | undefined {
+    if (this.state === 'closed') return undefined;
+    const plain = this.records.open(record);
+    if (plain === undefined) {
+      if (this.state === 'handshake' && record.type === ContentType.handshake && record.epoch > 0 && record.epoch === this.records.readEpoch) {
+        // The peer's Finished does not decrypt under the keys we derived: almost always a wrong
+        // PSK. Failing with an alert tells an honest peer why instead of letting it time out.
+        this.fail(new DtlsHandshakeError('peer Finished does not authenticate (wrong PSK?)', AlertDescription.badRecordMac), AlertDescription.badRecordMac);
+        return undefined;
+      }
+      this.logger.trace({ epoch: record.epoch, seq: record.seq, type: record.type }, 'dtls record dropped');
+      return undefined;
+    }
+    this.lastActivity = Date.now();
+    try {
+      switch (record.type) {
+        case ContentType.applicationData:
+          // Application data is only valid once the handshake finished, in the current epoch.
+          if (this.state === 'established' && record.epoch === this.records.readEpoch && record.epoch > 0) {
+            this.hooks.onApplicationData(plain);
+          }
+          return undefined;
+        case ContentType.alert:
+          this.onAlert(plain);
+          return undefined;
+        case ContentType.changeCipherSpec:
+          if (plain.length === 1 && plain[0] === 1 && this.state === 'handshake') this.role?.onChangeCipherSpec();
+          return undefined;
+        case ContentType.handshake:
+          return this.onHandshakeRecord(plain, record.epoch);
+        default:
+          return undefined;
+      }
+    } catch (error) {
+      this.failFromError(error);
+      return undefined;
+    }
+  }
+
+  private onHandshakeRecord(plain: Uint8Array, epoch: number): Promise<void> | undefined {
+    const fragments = parseHandshakeFragments(plain);
+    let sawOld = false;
+    for (const f of fragments) if (!this.assembler.add(f)) sawOld = true;
+    if (sawOld) {
+      // The peer retransmitted something we already have: our last flight was probably lost.
+      this.retransmitOnPeerRepeat();
+    }
+    return this.deliverMessages(epoch);
+  }
+
+  private deliverMessages(epoch: number): Promise<void> | undefined {
+    if (this.state !== 'handshake' || this.role === undefined) return undefined;
+    for (;;) {
+      const message = this.assembler.next();
+      if (message === undefined) return undefined;
+      const pending = this.role.onMessage(message, epoch);
+      if (pending !== undefined) {
+        // Further complete messages are delivered after the asynchronous step.
+        return pending.then(() => {
+          const more = this.deliverMessages(epoch);
+          return more;
+        });
+      }
+      if (this.state !== 'handshake') return undefined;
+    }
+  }
+
+  private onAlert(plain: Uint8Array): void {
+    const alert = parseAlert(plain);
+    if (alert === undefined) return;
+    if (alert.description === AlertDescription.closeNotify) {
+      this.logger.debug('dtls close_notify from peer');
+      if (this.state === 'established') this.sendAlert(AlertLevel.warning, AlertDescription.closeNotify);
+      this.terminate(this.state === 'handshake' ? new DtlsAlertError(alert.level, alert.description) : undefined);
+      return;
+    }
+    if (alert.level === AlertLevel.fatal) {
+      this.terminate(new DtlsAlertError(alert.level, alert.description));
+      return;
+    }
+    this.logger.debug({ alert: alert.description }, 'dtls warning alert ignored');
+  }
+
+  // ---- handshake helpers used by the roles ------------------------------------------------
+
+  /** Appends a whole message to the handshake transcript, as if sent unfragmented (RFC 6347 §4.2.6). */
+  addToTranscript(msgType: number, messageSeq: number, body: Uint8Array): void {
+    this.transcript.push(encodeHandshake(msgType, messageSeq, body));
+  }
+
+  resetTranscript(): void {
+    this.transcript = [];
+  }
+
+  transcriptHash(): Buffer {
+    const h = createHash('sha256');
+    for (const m of this.transcript) h.update(m);
+    return h.digest();
+  }
+
+  /** Builds a handshake flight item with the next message_seq and records it in the transcript. */
+  message(msgType: number, body: Uint8Array, addToTranscript = true): FlightItem {
+    const messageSeq = this.nextSendSeq++;
+    if (addToTranscript) this.addToTranscript(msgType, messageSeq, body);
+    return { kind: 'handshake', msgType, messageSeq, body };
+  }
+
+  /**
+   * Sends a new flight. `expectsReply` arms the retransmission timer; a final flight is only kept
+   * to be resent when the peer repeats its own last flight.
+   */
+  sendFlight(items: FlightItem[], expectsReply: boolean): void {
+    this.lastFlight = items;
+    this.lastFlightFinal = !expectsReply;
+    this.transmit(items, true);
+    if (expectsReply) this.timer.start();
+    else this.timer.stop();
+  }
+
+  /** The handshake is over; a final flight we sent stays available for the peer's retransmissions. */
+  established(): void {
+    this.timer.stop();
+    // Only the side that sent the final flight answers repeats after the handshake; the other
+    // side resending its flight would make both sides bounce flights forever.
+    if (!this.lastFlightFinal) this.lastFlight = undefined;
+    this.state = 'established';
+    this.hooks.onEstablished();
+  }
+
+  /** Fails the handshake: a fatal alert to the peer (when given), then closed. */
+  fail(error: Error, alert: number | undefined = AlertDescription.handshakeFailure): void {
+    if (this.state === 'closed') return;
+    if (alert !== undefined) this.sendAlert(AlertLevel.fatal, alert);
+    this.terminate(error);
+  }
+
+  private failFromError(error: unknown): void {
+    if (error instanceof DtlsHandshakeError) this.fail(error, error.alert);
+    else if (error instanceof DecodeError) this.fail(new DtlsHandshakeError(error.message, AlertDescription.decodeError, { cause: error }), AlertDescription.decodeError);
+    else this.fail(new DtlsHandshakeError('internal error in DTLS handshake', AlertDescription.internalError, { cause: error }), AlertDescription.internalError);
+  }
+
+  private retransmit(): void {
+    if (this.lastFlight !== undefined && this.state !== 'closed') {
+      this.logger.debug({ retransmits: this.timer.retransmits }, 'dtls flight retransmitted');
+      this.transmit(this.lastFlight, false);
+    }
+  }
+
+  private retransmitOnPeerRepeat(): void {
+    if (this.lastFlight === undefined || this.state === 'closed' || this.resentForSerial === this.datagramSerial) return;
+    this.resentForSerial = this.datagramSerial;
+    this.transmit(this.lastFlight, false);
+  }
+
+  /** Serialises a flight into as few datagrams as the MTU allows, fragmenting large messages. */
+  private transmit(items: FlightItem[], first: boolean): void {
+    const datagram: Uint8Array[] = [];
+    let size = 0;
+    const push = (record: Uint8Array): void => {
+      if (size + record.length > this.mtu && datagram.length > 0) {
+        this.hooks.sendDatagram(Buffer.concat(datagram));
+        datagram.length = 0;
+        size = 0;
+      }
+      datagram.push(record);
+      size += record.length;
+    };
+    for (const item of items) {
+      if (first) item.epoch = this.records.writeEpoch;
+      const epoch = item.epoch ?? this.records.writeEpoch;
+      if (item.kind === 'ccs') {
+        push(this.records.seal(ContentType.changeCipherSpec, Buffer.of(1), epoch));
+        if (first) this.records.activateWrite();
+        continue;
+      }
+      const room = Math.max(this.mtu - this.records.writeOverhead - HANDSHAKE_HEADER_LENGTH, 16);
+      const body = item.body;
+      let offset = 0;
+      do {
+        const length = Math.min(room, body.length - offset);
+        push(this.records.seal(ContentType.handshake, encodeHandshake(item.msgType, item.messageSeq, body, offset, length), epoch));
+        offset += length;
+      } while (offset < body.length);
+    }
+    if (datagram.length > 0) this.hooks.sendDatagram(Buffer.concat(datagram));
+  }
+
+  // ---- application data and closing --------------------------------------------------------
+
+  /** One application_data record in the current epoch, ready for the socket. */
+  sealApplicationData(data: Uint8Array): Uint8Array {
+    return this.records.seal(ContentType.applicationData, data);
+  }
+
+  sendAlert(level: number, description: number): void {
+    try {
+      this.hooks.sendDatagram(this.records.seal(ContentType.alert, Buffer.of(level, description)));
+    } catch (error) {
+      this.logger.debug({ err: error }, 'dtls alert not sent');
+    }
+  }
+
+  /** Sends close_notify and ends the association. Idempotent. */
+  close(): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'established') this.sendAlert(AlertLevel.warning, AlertDescription.closeNotify);
+    this.terminate(undefined);
+  }
+
+  /** Ends without sending anything (eviction, expiry). */
+  terminate(error: Error | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.timer.stop();
+    this.inbox = [];
+    this.lastFlight = undefined;
+    this.hooks.onClosed(error);
+  }
+}

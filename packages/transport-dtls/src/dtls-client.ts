@@ -1,0 +1,223 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import {
+  AbortError,
+  createSilentLogger,
+  EncodeError,
+  formatPeer,
+  type DatagramMessage,
+  type DatagramSocket,
+  type DatagramSocketEvents,
+  type Logger,
+  type PeerAddress,
+  type PeerIdentity,
+} from '@lwm2m/core';
+import { cipherSuiteName, DEFAULT_CIPHER_SUITES, type CipherSuiteId } from './cipher-suites.js';
+import { DtlsConnection } from './connection.js';
+import { DtlsNoSessionError, DtlsTimeoutError } from './errors.js';
+import type { RetransmitTimerOptions } from './flight.js';
+import { ClientHandshake } from './handshake-client.js';
+import { peerAddress } from './peer-key.js';
+import { PendingSends } from './pending-sends.js';
+import type { ResumableSession } from './session-cache.js';
+
+export interface ConnectDtlsOptions {
+  readonly peer: PeerAddress;
+  readonly psk: { readonly identity: string; readonly key: Uint8Array };
+  /** A UDP socket to use; otherwise one is bound on an ephemeral port. Closed with the connection only when we created it. */
+  readonly socket?: Socket;
+  /** Local address for the socket we create. Default: all interfaces of the peer's family. */
+  readonly localAddress?: string;
+  readonly ciphers?: readonly CipherSuiteId[];
+  /** A session from an earlier {@link DtlsClientConnection.session} to resume (abbreviated handshake). */
+  readonly session?: ResumableSession;
+  readonly requireExtendedMasterSecret?: boolean;
+  readonly logger?: Logger;
+  readonly mtu?: number;
+  readonly retransmit?: RetransmitTimerOptions;
+  readonly signal?: AbortSignal;
+  /** Overall handshake timeout (ms). Default 60 s. */
+  readonly timeout?: number;
+}
+
+/**
+ * A DTLS association from this client to one server, usable as a {@link DatagramSocket}: `send`
+ * accepts only the connected peer, `message` events carry the decrypted datagrams.
+ */
+export class DtlsClientConnection implements DatagramSocket {
+  private readonly emitter = new EventEmitter();
+  private established: ResumableSession | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly identity: PeerIdentity;
+  readonly peer: PeerAddress;
+
+  /** @internal created by {@link connectDtls} */
+  constructor(
+    private readonly socket: Socket,
+    private readonly ownsSocket: boolean,
+    private readonly conn: DtlsConnection,
+    private readonly pending: PendingSends,
+    options: ConnectDtlsOptions,
+  ) {
+    this.peer = options.peer;
+    this.identity = { kind: 'psk', identity: options.psk.identity };
+  }
+
+  /** The negotiated session, for resumption by a later connectDtls({ session }). */
+  get session(): ResumableSession | undefined {
+    return this.established;
+  }
+
+  get cipherSuite(): string | undefined {
+    return this.established === undefined ? undefined : cipherSuiteName(this.established.cipherSuite);
+  }
+
+  /** @internal */
+  setEstablished(session: ResumableSession): void {
+    this.established = session;
+  }
+
+  /** @internal */
+  deliver(data: Uint8Array): void {
+    const message: DatagramMessage = { data, peer: this.peer, identity: this.identity };
+    this.emitter.emit('message', message);
+  }
+
+  send(data: Uint8Array, peer: PeerAddress = this.peer): Promise<void> {
+    if (this.closing !== undefined || this.conn.state !== 'established') return Promise.reject(new DtlsNoSessionError('DTLS connection is closed'));
+    if (peer.address !== this.peer.address || peer.port !== this.peer.port) {
+      return Promise.reject(new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`));
+    }
+    if (data.length > 16384) return Promise.reject(new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`));
+    const record = this.conn.sealApplicationData(data);
+    return new Promise((resolve, reject) => {
+      this.socket.send(record, this.peer.port, this.peer.address, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  address(): PeerAddress {
+    const a = this.socket.address();
+    return peerAddress(a.address, a.port, a.family);
+  }
+
+  maxDatagramSize(): number {
+    return this.conn.maxPlaintext;
+  }
+
+  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Sends close_notify and releases the socket (when we created it). Idempotent. */
+  async close(): Promise<void> {
+    this.conn.close();
+    await this.shutdown(undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal the association ended (peer alert, close_notify, or close()). */
+  shutdown(error: Error | undefined): Promise<void> {
+    this.closing ??= this.release(error);
+    return this.closing;
+  }
+
+  private async release(error: Error | undefined): Promise<void> {
+    this.socket.off('message', this.onDatagram);
+    await this.pending.idle();
+    if (this.ownsSocket) await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    if (error !== undefined && this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+    this.emitter.emit('close');
+  }
+
+  /** @internal */
+  readonly onDatagram = (datagram: Buffer, rinfo: RemoteInfo): void => {
+    if (rinfo.port !== this.peer.port || rinfo.address !== this.peer.address) return;
+    this.conn.handleDatagram(datagram);
+  };
+}
+
+/**
+ * Connects to a DTLS 1.2 PSK server and resolves once the handshake completed. Rejects with
+ * DtlsAlertError (the server refused), DtlsHandshakeError (we refused), DtlsTimeoutError, or
+ * AbortError.
+ */
+export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClientConnection> {
+  const logger = options.logger ?? createSilentLogger();
+  if (options.signal?.aborted === true) throw new AbortError('DTLS connect aborted');
+  const ownsSocket = options.socket === undefined;
+  const socket = options.socket ?? createSocket({ type: options.peer.address.includes(':') ? 'udp6' : 'udp4' });
+  if (ownsSocket) {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, options.localAddress, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const onSocketError = (error: Error): void => logger.debug({ err: error }, 'dtls client socket error');
+  socket.on('error', onSocketError);
+
+  let settle: ((error: Error | undefined) => void) | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  let client: DtlsClientConnection | undefined;
+  const pending = new PendingSends();
+  const conn = new DtlsConnection(
+    {
+      sendDatagram: (data) => {
+        pending.begin();
+        socket.send(data, options.peer.port, options.peer.address, pending.done);
+      },
+      onEstablished: () => settle?.(undefined),
+      onApplicationData: (data) => client?.deliver(data),
+      onClosed: (error) => {
+        settle?.(error ?? new DtlsNoSessionError('DTLS connection closed during the handshake'));
+        void client?.shutdown(error);
+        socket.off('error', onSocketError);
+      },
+    },
+    {
+      logger,
+      ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+      ...(options.retransmit === undefined ? {} : { retransmit: options.retransmit }),
+    },
+  );
+  client = new DtlsClientConnection(socket, ownsSocket, conn, pending, options);
+  const created = client;
+  const handshake = new ClientHandshake(conn, {
+    identity: options.psk.identity,
+    key: options.psk.key,
+    cipherSuites: options.ciphers ?? DEFAULT_CIPHER_SUITES,
+    resume: options.session,
+    requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? false,
+    onEstablished: (session) => created.setEstablished(session),
+  });
+  conn.role = handshake;
+  socket.on('message', client.onDatagram);
+
+  const timeout = setTimeout(() => conn.terminate(new DtlsTimeoutError()), options.timeout ?? 60_000);
+  const onAbort = (): void => conn.terminate(new AbortError('DTLS connect aborted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    handshake.start();
+    await done;
+    return client;
+  } catch (error) {
+    await client.shutdown(undefined);
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,355 @@
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import {
+  ClosedError,
+  createSilentLogger,
+  EncodeError,
+  formatPeer,
+  type DatagramMessage,
+  type DatagramSocket,
+  type DatagramSocketEvents,
+  type Logger,
+  type PeerAddress,
+  type PeerIdentity,
+} from '@lwm2m/core';
+import { DEFAULT_CIPHER_SUITES, type CipherSuiteId } from './cipher-suites.js';
+import { DtlsConnection } from './connection.js';
+import { CookieGenerator } from './cookie.js';
+import { AlertDescription, DtlsHandshakeError, DtlsNoSessionError } from './errors.js';
+import type { RetransmitTimerOptions } from './flight.js';
+import {
+  encodeHandshake,
+  encodeHelloVerifyRequest,
+  HandshakeType,
+  parseClientHello,
+  parseHandshakeFragments,
+  type ClientHello,
+  type HandshakeFragment,
+} from './handshake-messages.js';
+import { ServerHandshake } from './handshake-server.js';
+import { peerAddress, peerKey } from './peer-key.js';
+import { PendingSends } from './pending-sends.js';
+import { ContentType, DTLS_1_0, parseRecords, serializeRecord, type DtlsRecord } from './record.js';
+import { SessionCache } from './session-cache.js';
+
+export interface PskServerOptions {
+  /** Sent in ServerKeyExchange when set (RFC 4279 §2); LwM2M does not need one. */
+  readonly identityHint?: string;
+  /** Resolves the key for an identity, or undefined when unknown (answered with unknown_psk_identity). */
+  readonly lookup: (identity: string, peer: PeerAddress) => Promise<Uint8Array | undefined>;
+}
+
+export interface DtlsServerOptions {
+  /** A UDP socket to use (bound or not); otherwise one is created on `port`/`address`. */
+  readonly socket?: Socket;
+  readonly port?: number;
+  readonly address?: string;
+  readonly psk: PskServerOptions;
+  /** Cipher suites in preference order. Default: CCM_8, then CBC_SHA256. */
+  readonly ciphers?: readonly CipherSuiteId[];
+  readonly logger?: Logger;
+  /** Most associations (handshaking or established) kept at once. Default 10000. */
+  readonly maxSessions?: number;
+  /** An established association idle this long is forgotten (ms). Default 1 hour. */
+  readonly sessionTimeout?: number;
+  /** A handshake not finished after this long is dropped (ms). Default 30 s. */
+  readonly handshakeTimeout?: number;
+  /** Session resumption cache; `false` turns resumption off. Default 10000 entries, 24 h. */
+  readonly resumption?: { readonly maxEntries?: number; readonly lifetime?: number } | false;
+  /** Refuse clients that do not offer RFC 7627 extended master secret. Default false. */
+  readonly requireExtendedMasterSecret?: boolean;
+  readonly mtu?: number;
+  readonly retransmit?: RetransmitTimerOptions;
+  /** Cookie secret rotation period (ms). Default 60 s. */
+  readonly cookieRotateMs?: number;
+}
+
+interface Association {
+  readonly conn: DtlsConnection;
+  readonly peer: PeerAddress;
+  /** ClientHello.random of the handshake that created it, to tell a retransmission from a restart. */
+  readonly clientRandom: Uint8Array;
+  identity: PeerIdentity | undefined;
+}
+
+/**
+ * A DTLS 1.2 PSK server on one UDP socket. It is a {@link DatagramSocket}: `message` events carry
+ * decrypted application data with the peer's address and authenticated PSK identity, and `send`
+ * encrypts for the association with that peer. No state is created for a peer before it returns a
+ * valid HelloVerifyRequest cookie.
+ */
+export class DtlsServer implements DatagramSocket {
+  private readonly emitter = new EventEmitter();
+  private readonly socket: Socket;
+  private readonly associations = new Map<string, Association>();
+  private readonly cookies: CookieGenerator;
+  private readonly sessions: SessionCache | undefined;
+  private readonly logger: Logger;
+  private readonly ciphers: readonly CipherSuiteId[];
+  private readonly maxSessions: number;
+  private readonly sessionTimeout: number;
+  private readonly handshakeTimeout: number;
+  private readonly identityHint: Uint8Array | undefined;
+  private readonly pending = new PendingSends();
+  private sweeper: NodeJS.Timeout | undefined;
+  private bound = false;
+  private closed = false;
+
+  constructor(private readonly options: DtlsServerOptions) {
+    this.logger = options.logger ?? createSilentLogger();
+    this.ciphers = options.ciphers ?? DEFAULT_CIPHER_SUITES;
+    this.maxSessions = options.maxSessions ?? 10000;
+    this.sessionTimeout = options.sessionTimeout ?? 3600_000;
+    this.handshakeTimeout = options.handshakeTimeout ?? 30_000;
+    this.identityHint = options.psk.identityHint === undefined ? undefined : Buffer.from(options.psk.identityHint, 'utf8');
+    this.cookies = new CookieGenerator(options.cookieRotateMs === undefined ? {} : { rotateMs: options.cookieRotateMs });
+    const resumption = options.resumption ?? {};
+    this.sessions = resumption === false ? undefined : new SessionCache(resumption.maxEntries ?? 10000, resumption.lifetime ?? 86_400_000);
+    this.socket = options.socket ?? createSocket({ type: options.address?.includes(':') === true ? 'udp6' : 'udp4' });
+    this.socket.on('message', this.onDatagram);
+    this.socket.on('error', this.onSocketError);
+    this.bound = socketBound(this.socket);
+  }
+
+  /** Binds the socket (when not bound yet) and starts expiring idle associations. */
+  async listen(): Promise<void> {
+    if (this.closed) throw new ClosedError('DTLS server closed');
+    if (!this.bound) {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        this.socket.once('error', onError);
+        this.socket.bind(this.options.port ?? 5684, this.options.address, () => {
+          this.socket.off('error', onError);
+          resolve();
+        });
+      });
+      this.bound = true;
+    }
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.expire(Date.now()), Math.min(5000, this.handshakeTimeout));
+      this.sweeper.unref();
+    }
+  }
+
+  address(): PeerAddress {
+    const a = this.socket.address();
+    return peerAddress(a.address, a.port, a.family);
+  }
+
+  /** Associations currently held (handshaking or established). */
+  get associationCount(): number {
+    return this.associations.size;
+  }
+
+  /** The authenticated identity of an established peer. */
+  identityOf(peer: PeerAddress): PeerIdentity | undefined {
+    return this.associations.get(peerKey(peer.address, peer.port))?.identity;
+  }
+
+  maxDatagramSize(peer: PeerAddress): number {
+    const a = this.associations.get(peerKey(peer.address, peer.port));
+    return a?.conn.maxPlaintext ?? (this.options.mtu ?? 1400) - 13 - 64;
+  }
+
+  send(data: Uint8Array, peer: PeerAddress): Promise<void> {
+    const a = this.associations.get(peerKey(peer.address, peer.port));
+    if (a === undefined || a.conn.state !== 'established') return Promise.reject(new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`));
+    if (data.length > 16384) return Promise.reject(new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`));
+    const record = a.conn.sealApplicationData(data);
+    return new Promise((resolve, reject) => {
+      this.socket.send(record, peer.port, peer.address, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Ends the association with one peer (close_notify). */
+  closeSession(peer: PeerAddress): void {
+    this.associations.get(peerKey(peer.address, peer.port))?.conn.close();
+  }
+
+  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Sends close_notify to every established peer and closes the socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    for (const a of [...this.associations.values()]) a.conn.close();
+    this.associations.clear();
+    this.socket.off('message', this.onDatagram);
+    await this.pending.idle();
+    if (this.bound) await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    this.bound = false;
+    this.socket.off('error', this.onSocketError);
+    this.emitter.emit('close');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private readonly onSocketError = (error: Error): void => {
+    this.logger.warn({ err: error }, 'dtls server socket error');
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+  };
+
+  private readonly onDatagram = (datagram: Buffer, rinfo: RemoteInfo): void => {
+    if (this.closed) return;
+    const key = peerKey(rinfo.address, rinfo.port);
+    const a = this.associations.get(key);
+    // An epoch-0 ClientHello that is not a retransmission of the one that started this
+    // association is a new handshake (e.g. the device rebooted): it goes through the cookie
+    // exchange like any stranger (RFC 6347 §4.2.8).
+    if (a !== undefined && !isNewClientHello(datagram, a)) {
+      a.conn.handleDatagram(datagram);
+      return;
+    }
+    this.handleStranger(datagram, rinfo, key);
+  };
+
+  /** The stateless path: answer ClientHellos with cookies; create an association only for a valid one. */
+  private handleStranger(datagram: Uint8Array, rinfo: RemoteInfo, key: string): void {
+    const found = findClientHello(datagram);
+    if (found === undefined) return;
+    const { record, fragment, hello } = found;
+    const peer = peerAddress(rinfo.address, rinfo.port, rinfo.family);
+    if (!this.cookies.verify(peer, fragment.body, hello.cookie)) {
+      const cookie = this.cookies.generate(peer, fragment.body);
+      const hvr = encodeHandshake(HandshakeType.helloVerifyRequest, fragment.messageSeq, encodeHelloVerifyRequest({ version: DTLS_1_0, cookie }));
+      // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number.
+      this.socket.send(serializeRecord(ContentType.handshake, DTLS_1_0, 0, record.seq, hvr), rinfo.port, rinfo.address);
+      return;
+    }
+    this.makeRoom();
+    const previous = this.associations.get(key);
+    const association: Association = {
+      peer,
+      clientRandom: hello.random,
+      identity: undefined,
+      conn: new DtlsConnection(
+        {
+          sendDatagram: (data) => {
+            this.pending.begin();
+            this.socket.send(data, rinfo.port, rinfo.address, this.pending.done);
+          },
+          onEstablished: () => {
+            this.logger.debug({ peer: formatPeer(peer), identity: association.identity }, 'dtls session established');
+          },
+          onApplicationData: (data) => {
+            const message: DatagramMessage =
+              association.identity === undefined ? { data, peer } : { data, peer, identity: association.identity };
+            this.emitter.emit('message', message);
+          },
+          onClosed: (error) => {
+            if (this.associations.get(key) === association) this.associations.delete(key);
+            if (error !== undefined) this.logger.debug({ peer: formatPeer(peer), err: error }, 'dtls association ended');
+          },
+        },
+        {
+          logger: this.logger,
+          firstWriteSeq: record.seq,
+          ...(this.options.mtu === undefined ? {} : { mtu: this.options.mtu }),
+          ...(this.options.retransmit === undefined ? {} : { retransmit: this.options.retransmit }),
+        },
+      ),
+    };
+    try {
+      association.conn.role = new ServerHandshake(association.conn, hello, fragment.body, fragment.messageSeq, {
+        peer,
+        cipherSuites: this.ciphers,
+        identityHint: this.identityHint,
+        lookupPsk: this.options.psk.lookup,
+        sessions: this.sessions,
+        requireExtendedMasterSecret: this.options.requireExtendedMasterSecret ?? false,
+        onAuthenticated: (identity) => {
+          association.identity = { kind: 'psk', identity };
+        },
+      });
+    } catch (error) {
+      const alert = error instanceof DtlsHandshakeError ? error.alert : AlertDescription.internalError;
+      this.logger.debug({ peer: formatPeer(peer), err: error }, 'dtls ClientHello refused');
+      association.conn.fail(error instanceof Error ? error : new DtlsHandshakeError('ClientHello refused'), alert);
+      return;
+    }
+    // A peer that proved it owns the address with a cookie and starts over replaces what we had.
+    this.associations.set(key, association);
+    previous?.conn.terminate(undefined);
+  }
+
+  /** Keeps the table bounded: drops the stalest association, preferring unfinished handshakes. */
+  private makeRoom(): void {
+    if (this.associations.size < this.maxSessions) return;
+    let victim: Association | undefined;
+    for (const a of this.associations.values()) {
+      if (
+        victim === undefined ||
+        (a.conn.state === 'handshake' && victim.conn.state !== 'handshake') ||
+        (a.conn.state === victim.conn.state && a.conn.lastActivity < victim.conn.lastActivity)
+      ) {
+        victim = a;
+      }
+    }
+    victim?.conn.terminate(undefined);
+  }
+
+  /** Forgets idle associations and stalled handshakes. */
+  expire(now: number): void {
+    for (const a of [...this.associations.values()]) {
+      const limit = a.conn.state === 'handshake' ? this.handshakeTimeout : this.sessionTimeout;
+      if (now - a.conn.lastActivity > limit) a.conn.terminate(undefined);
+    }
+  }
+}
+
+export function createDtlsServer(options: DtlsServerOptions): DtlsServer {
+  return new DtlsServer(options);
+}
+
+function socketBound(socket: Socket): boolean {
+  try {
+    socket.address();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Record header (13) + handshake header (12) + client_version (2): where ClientHello.random starts. */
+const CLIENT_HELLO_RANDOM_OFFSET = 27;
+
+function isNewClientHello(datagram: Uint8Array, association: Association): boolean {
+  if (datagram[0] !== ContentType.handshake || datagram[3] !== 0 || datagram[4] !== 0 || datagram[13] !== HandshakeType.clientHello) {
+    return false;
+  }
+  if (association.conn.state === 'established') return true;
+  // During the handshake only a ClientHello with another random restarts; a repeat is a retransmission.
+  if (datagram.length < CLIENT_HELLO_RANDOM_OFFSET + 32) return false;
+  return !Buffer.from(association.clientRandom).equals(datagram.subarray(CLIENT_HELLO_RANDOM_OFFSET, CLIENT_HELLO_RANDOM_OFFSET + 32));
+}
+
+/** The first unfragmented epoch-0 ClientHello in a datagram, parsed; undefined for anything else. */
+function findClientHello(datagram: Uint8Array): { record: DtlsRecord; fragment: HandshakeFragment; hello: ClientHello } | undefined {
+  for (const record of parseRecords(datagram)) {
+    if (record.type !== ContentType.handshake || record.epoch !== 0) continue;
+    try {
+      const fragment = parseHandshakeFragments(record.fragment)[0];
+      // A ClientHello before the cookie exchange must come in one fragment; we do not buffer for strangers.
+      if (fragment === undefined || fragment.msgType !== HandshakeType.clientHello) continue;
+      if (fragment.fragmentOffset !== 0 || fragment.body.length !== fragment.length) continue;
+      return { record, fragment, hello: parseClientHello(fragment.body) };
+    } catch {
+      continue; // malformed: dropped silently
+    }
+  }
+  return undefined;
+}
+

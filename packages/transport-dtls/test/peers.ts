@@ -1,0 +1,109 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+
+/** A UDP port that was free a moment ago on 127.0.0.1. */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+export interface SpawnedPeer {
+  readonly process: ChildProcessWithoutNullStreams;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves once the output contains `text`; rejects after `ms`. */
+  waitFor(text: string, ms?: number): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** Spawns a peer with stdin kept open (openssl s_server/s_client exit when stdin closes). */
+export function spawnPeer(command: string, args: readonly string[]): SpawnedPeer {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString('latin1');
+    for (const w of [...waiters]) w();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  child.on('error', (error) => {
+    output += `\n[spawn error] ${error.message}`;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    process: child,
+    output: () => output,
+    waitFor: (text, ms = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (output.includes(text)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${JSON.stringify(text)}; output so far:\n${output}`));
+        }, ms);
+        waiters.add(check);
+        check();
+      }),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type Direction = 'toServer' | 'toClient';
+
+/**
+ * A UDP relay between one client and a server on 127.0.0.1 that can drop, record or rewrite
+ * datagrams, to test loss, replay and tampering.
+ */
+export interface LossyProxy {
+  readonly port: number;
+  /** Every datagram relayed so far, in order. */
+  readonly log: Array<{ direction: Direction; data: Buffer }>;
+  /** Return false to drop; return a Buffer to send that instead. */
+  filter: (direction: Direction, data: Buffer, index: number) => boolean | Buffer;
+  /** Sends raw bytes to the server as if from the client. */
+  injectToServer(data: Uint8Array): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(serverPort: number): Promise<LossyProxy> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  let client: { address: string; port: number } | undefined;
+  const counts: Record<Direction, number> = { toServer: 0, toClient: 0 };
+  const proxy: LossyProxy = {
+    port: socket.address().port,
+    log: [],
+    filter: () => true,
+    injectToServer: (data) => socket.send(data, serverPort, '127.0.0.1'),
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+  socket.on('message', (data, rinfo) => {
+    const direction: Direction = rinfo.port === serverPort ? 'toClient' : 'toServer';
+    if (direction === 'toServer') client = { address: rinfo.address, port: rinfo.port };
+    const verdict = proxy.filter(direction, data, counts[direction]++);
+    if (verdict === false) return;
+    const out = verdict === true ? data : verdict;
+    proxy.log.push({ direction, data: out });
+    if (direction === 'toServer') socket.send(out, serverPort, '127.0.0.1');
+    else if (client !== undefined) socket.send(out, client.port, client.address);
+  });
+  return proxy;
+}
