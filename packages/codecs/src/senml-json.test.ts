@@ -1,5 +1,5 @@
 import { DecodeError, isLwm2mError, multipleResource, objectInstance, objectNode, parsePath, resourceInstance, singleResource } from '@lwm2m/core';
-import type { Lwm2mNode, Lwm2mPath, ResourceNode } from '@lwm2m/core';
+import type { Lwm2mNode, Lwm2mPath, ObjectNode, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { parseJson, senmlJsonFormat } from './senml-json.js';
 import { createTestContext } from './test-fixtures.js';
@@ -163,7 +163,7 @@ describe('SenML JSON golden vectors', () => {
         ]),
       ]),
     );
-    expect((decoded.get('/66') as { instances: Map<number, unknown> }).instances.size).toBe(2);
+    expect((decoded.get('/66') as ObjectNode).instances.size).toBe(2);
     expect(decoded.get('/67')).toEqual(
       objectNode(67, [objectInstance(0, [singleResource(0, 'string', '85.76.76.84'), singleResource(1, 'string', '85.76.255.255')])]),
     );

@@ -208,8 +208,13 @@ function resolveName(baseName: string, name: string | undefined, format: number)
   if (parts.length > 4) throw decodeError(`SenML name ${JSON.stringify(full)} has more than 4 levels`, format);
   const ids: number[] = [];
   for (const part of parts) {
-    if (!/^[0-9]{1,10}$/.test(part)) throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
-    const id = Number(part);
+    if (part.length === 0 || part.length > 10) throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+    let id = 0;
+    for (let i = 0; i < part.length; i++) {
+      const digit = part.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 9) throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+      id = id * 10 + digit;
+    }
     if (id > MAX_ID) throw decodeError(`id ${id} out of range in SenML name ${JSON.stringify(full)}`, format);
     ids.push(id);
   }
@@ -256,6 +261,16 @@ function objectLinkValue(text: string, format: number): ObjectLink {
   return link;
 }
 
+/** {@link numberToTyped}, without its bigint detour for the common small integers. */
+function numericValue(type: 'integer' | 'unsigned' | 'float' | 'time', n: number | bigint, format: number): ResourceValue {
+  if (typeof n === 'number' && Number.isSafeInteger(n) && (type === 'integer' || (type === 'unsigned' && n >= 0))) return n;
+  return numberToTyped(type, n, format);
+}
+
+function mismatch(r: SenmlRecord, path: Lwm2mPath, type: ResourceType, format: number): never {
+  throw decodeError(`${formatPath(path)} is a ${type} resource; the record carries ${presentField(r)}`, format);
+}
+
 /** The typed value of a record at a resource or resource-instance path: the model's type, else the field's. */
 function typedValue(
   r: SenmlRecord,
@@ -269,9 +284,6 @@ function typedValue(
   if (count === 0) throw decodeError(`SenML record ${formatPath(path)} has no value`, format);
   if (count > 1) throw decodeError(`SenML record ${formatPath(path)} has more than one value field`, format);
   const type = registry.getResource(path[0] as number, path[2] as number)?.type;
-  const mismatch = (): never => {
-    throw decodeError(`${formatPath(path)} is a ${type} resource; the record carries ${presentField(r)}`, format);
-  };
   switch (type) {
     case undefined:
       if (r.v !== undefined) {
@@ -287,20 +299,20 @@ function typedValue(
       throw decodeError(`executable resource ${formatPath(path)} carries no value`, format);
     case 'string':
     case 'corelnk':
-      return r.vs === undefined ? mismatch() : { type, value: r.vs };
+      return r.vs === undefined ? mismatch(r, path, type, format) : { type, value: r.vs };
     case 'integer':
     case 'unsigned':
     case 'float':
     case 'time':
-      return r.v === undefined ? mismatch() : { type, value: numberToTyped(type, addBaseValue(r.v, baseValue), format) };
+      return r.v === undefined ? mismatch(r, path, type, format) : { type, value: numericValue(type, addBaseValue(r.v, baseValue), format) };
     case 'boolean':
-      return r.vb === undefined ? mismatch() : { type, value: r.vb };
+      return r.vb === undefined ? mismatch(r, path, type, format) : { type, value: r.vb };
     case 'opaque':
       if (r.vd !== undefined) return { type, value: r.vd };
       if (options.opaqueAsText === true && r.vs !== undefined) return { type, value: valueFromText('opaque', r.vs, format) };
-      return mismatch();
+      return mismatch(r, path, type, format);
     case 'objlnk':
-      return r.vlo === undefined ? mismatch() : { type, value: objectLinkValue(r.vlo, format) };
+      return r.vlo === undefined ? mismatch(r, path, type, format) : { type, value: objectLinkValue(r.vlo, format) };
   }
 }
 

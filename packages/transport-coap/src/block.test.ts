@@ -12,7 +12,11 @@ describe('Block option (RFC 7959 §2.2)', () => {
   });
 
   it('decodes what it encodes, and rejects SZX 7 and 4-byte values', () => {
-    for (const block of [{ num: 0, more: false, szx: 0 }, { num: 5, more: true, szx: 2 }, { num: 70000, more: false, szx: 6 }]) {
+    for (const block of [
+      { num: 0, more: false, szx: 0 },
+      { num: 5, more: true, szx: 2 },
+      { num: 70000, more: false, szx: 6 },
+    ]) {
       expect(decodeBlock(encodeBlock(block))).toEqual(block);
     }
     expect(decodeBlock(Uint8Array.of(0x0f))).toBeUndefined();

@@ -47,7 +47,11 @@ export function encodeBlock(block: BlockOption): Uint8Array {
 }
 
 /** The slice of `body` that block `num` of size 2^(szx+4) carries, and whether more follow. */
-export function sliceBlock(body: Uint8Array, num: number, szx: number): { data: Uint8Array; more: boolean } | undefined {
+export function sliceBlock(
+  body: Uint8Array,
+  num: number,
+  szx: number,
+): { data: Uint8Array; more: boolean } | undefined {
   const size = blockSize(szx);
   const start = num * size;
   if (start > body.length || (start === body.length && body.length > 0)) return undefined;

@@ -8,7 +8,8 @@ import { createEndpointPair, flush, sentMessages } from './test-pair.js';
 import type { EndpointPair } from './test-pair.js';
 import type { IncomingRequest } from './types.js';
 
-const pattern = (size: number): Buffer => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + (i >> 7)) & 0xff));
+const pattern = (size: number): Buffer =>
+  Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + (i >> 7)) & 0xff));
 const block = (message: CoapMessage, number: number) => {
   const option = findOption(message.options, number);
   return option === undefined ? undefined : decodeBlock(option.value);
@@ -29,7 +30,13 @@ describe('Block1 uploads (RFC 7959 §2.5)', () => {
       return { code: CoapCode.CHANGED };
     });
     const body = pattern(5000);
-    const response = await pair.client.request({ peer: pair.serverPeer, method: 'PUT', path: '/5/0/0', payload: body, blockSize: 64 });
+    const response = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'PUT',
+      path: '/5/0/0',
+      payload: body,
+      blockSize: 64,
+    });
     expect(response.code).toBe(CoapCode.CHANGED);
     expect(received).toHaveLength(1);
     expect(Buffer.from(received[0]!.payload).equals(body)).toBe(true);
@@ -40,7 +47,11 @@ describe('Block1 uploads (RFC 7959 §2.5)', () => {
     expect(requests.map((m) => block(m, CoapOptionNumber.BLOCK1)!.num)).toEqual(requests.map((_, i) => i));
     const replies = sentMessages(pair.serverSocket);
     expect(replies.slice(0, -1).every((m) => m.code === CoapCode.CONTINUE)).toBe(true);
-    expect(block(replies.at(-1)!, CoapOptionNumber.BLOCK1)).toEqual({ num: requests.length - 1, more: false, szx: 2 });
+    expect(block(replies.at(-1)!, CoapOptionNumber.BLOCK1)).toEqual({
+      num: requests.length - 1,
+      more: false,
+      szx: 2,
+    });
   });
 
   it('follows a server that asks for smaller blocks', async () => {
@@ -62,7 +73,13 @@ describe('Block1 uploads (RFC 7959 §2.5)', () => {
 
   it('answers 4.13 with Size1 when the body is too large, up front from Size1 or on the block that overflows', async () => {
     pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }), { maxBodySize: 1000 });
-    const upfront = await pair.client.request({ peer: pair.serverPeer, method: 'PUT', path: '/x', payload: pattern(5000), blockSize: 64 });
+    const upfront = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'PUT',
+      path: '/x',
+      payload: pattern(5000),
+      blockSize: 64,
+    });
     expect(upfront.code).toBe(CoapCode.REQUEST_ENTITY_TOO_LARGE);
     expect(getUintOption(upfront.options, CoapOptionNumber.SIZE1)).toBe(1000);
     expect(pair.clientSocket.sent).toHaveLength(1);
@@ -76,28 +93,38 @@ describe('Block1 uploads (RFC 7959 §2.5)', () => {
           code: CoapCode.PUT,
           messageId: 500 + num,
           token: Uint8Array.of(num),
-          options: [stringOption(CoapOptionNumber.URI_PATH, 'y'), { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num, more: true, szx: 2 }) }],
+          options: [
+            stringOption(CoapOptionNumber.URI_PATH, 'y'),
+            { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num, more: true, szx: 2 }) },
+          ],
           payload: new Uint8Array(64),
         }),
       );
     }
     for (const message of messages) pair.serverSocket.inject(message, pair.clientPeer);
     await flush();
-    const codes = sentMessages(pair.serverSocket).slice(1).map((m) => m.code);
+    const codes = sentMessages(pair.serverSocket)
+      .slice(1)
+      .map((m) => m.code);
     expect(codes.slice(0, 15).every((c) => c === CoapCode.CONTINUE)).toBe(true);
     expect(codes[15]).toBe(CoapCode.REQUEST_ENTITY_TOO_LARGE);
   });
 
   it('answers 4.08 to a block without its predecessors, and after the upload state expired', async () => {
     jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick'] });
-    pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }), { transmission: { exchangeLifetime: 10_000 } });
+    pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }), {
+      transmission: { exchangeLifetime: 10_000 },
+    });
     const blockMessage = (num: number, messageId: number): Uint8Array =>
       serializeMessage({
         type: CoapType.CON,
         code: CoapCode.PUT,
         messageId,
         token: Uint8Array.of(messageId),
-        options: [stringOption(CoapOptionNumber.URI_PATH, 'z'), { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num, more: true, szx: 0 }) }],
+        options: [
+          stringOption(CoapOptionNumber.URI_PATH, 'z'),
+          { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num, more: true, szx: 0 }) },
+        ],
         payload: new Uint8Array(16),
       });
     pair.serverSocket.inject(blockMessage(2, 1), pair.clientPeer);
@@ -140,12 +167,30 @@ describe('Block2 downloads (RFC 7959 §2.4)', () => {
     ]);
   });
 
+  it('keeps blocks within the datagram size the transport allows (e.g. DTLS)', async () => {
+    const body = pattern(2000);
+    pair = createEndpointPair(() => ({ code: CoapCode.CONTENT, payload: body }));
+    pair.serverSocket.maxDatagramSize = () => 600;
+    const response = await pair.client.request({ peer: pair.serverPeer, method: 'GET', path: '/x' });
+    expect(Buffer.from(response.payload).equals(body)).toBe(true);
+    const replies = sentMessages(pair.serverSocket);
+    expect(replies.map((m) => block(m, CoapOptionNumber.BLOCK2)!.szx).every((szx) => szx === 4)).toBe(true);
+    expect(pair.serverSocket.sent.every((entry) => entry.data.length <= 600)).toBe(true);
+  });
+
   it('uses the smaller block size a client asks for early', async () => {
     const body = pattern(300);
     pair = createEndpointPair(() => ({ code: CoapCode.CONTENT, payload: body }));
-    const response = await pair.client.request({ peer: pair.serverPeer, method: 'GET', path: '/x', blockSize: 128 });
+    const response = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'GET',
+      path: '/x',
+      blockSize: 128,
+    });
     expect(Buffer.from(response.payload).equals(body)).toBe(true);
-    expect(sentMessages(pair.serverSocket).map((m) => block(m, CoapOptionNumber.BLOCK2)!.szx)).toEqual([3, 3, 3]);
+    expect(sentMessages(pair.serverSocket).map((m) => block(m, CoapOptionNumber.BLOCK2)!.szx)).toEqual([
+      3, 3, 3,
+    ]);
   });
 
   it('serves a later block by running the handler again when nothing is cached, and 4.02 past the end', async () => {
@@ -157,7 +202,10 @@ describe('Block2 downloads (RFC 7959 §2.4)', () => {
         code: CoapCode.GET,
         messageId,
         token: Uint8Array.of(messageId),
-        options: [stringOption(CoapOptionNumber.URI_PATH, 'x'), { number: CoapOptionNumber.BLOCK2, value: encodeBlock({ num, more: false, szx: 0 }) }],
+        options: [
+          stringOption(CoapOptionNumber.URI_PATH, 'x'),
+          { number: CoapOptionNumber.BLOCK2, value: encodeBlock({ num, more: false, szx: 0 }) },
+        ],
         payload: new Uint8Array(0),
       });
     pair.serverSocket.inject(request(6, 1), pair.clientPeer);
@@ -192,6 +240,8 @@ describe('Block2 downloads (RFC 7959 §2.4)', () => {
         peer,
       );
     });
-    await expect(pair.client.request({ peer: pair.serverPeer, method: 'GET' })).rejects.toBeInstanceOf(CoapBlockError);
+    await expect(pair.client.request({ peer: pair.serverPeer, method: 'GET' })).rejects.toBeInstanceOf(
+      CoapBlockError,
+    );
   });
 });

@@ -8,7 +8,7 @@ import { createMemorySocketPair } from './memory-socket.js';
 import type { MemorySocket } from './memory-socket.js';
 import { parseMessage, serializeMessage } from './message.js';
 import type { CoapMessage } from './message.js';
-import { CoapOptionNumber, getStringOptions, getUintOption, stringOption, uintOption } from './options.js';
+import { CoapOptionNumber, getStringOptions, stringOption, uintOption } from './options.js';
 import type { IncomingRequest, OutgoingResponse, RequestHandler } from './types.js';
 
 const text = (data: Uint8Array): string => Buffer.from(data).toString('utf8');
@@ -24,12 +24,28 @@ interface Pair {
 
 const open: CoapEndpoint[] = [];
 
-function pair(handler?: RequestHandler, serverOptions: Partial<CoapEndpointOptions> = {}, clientOptions: Partial<CoapEndpointOptions> = {}): Pair {
+function pair(
+  handler?: RequestHandler,
+  serverOptions: Partial<CoapEndpointOptions> = {},
+  clientOptions: Partial<CoapEndpointOptions> = {},
+): Pair {
   const [serverSocket, clientSocket] = createMemorySocketPair();
-  const server = createCoapEndpoint({ socket: serverSocket, random: () => 0, ...(handler ? { handler } : {}), ...serverOptions });
+  const server = createCoapEndpoint({
+    socket: serverSocket,
+    random: () => 0,
+    ...(handler ? { handler } : {}),
+    ...serverOptions,
+  });
   const client = createCoapEndpoint({ socket: clientSocket, random: () => 0, ...clientOptions });
   open.push(server, client);
-  return { serverSocket, clientSocket, server, client, serverPeer: serverSocket.local, clientPeer: clientSocket.local };
+  return {
+    serverSocket,
+    clientSocket,
+    server,
+    client,
+    serverPeer: serverSocket.local,
+    clientPeer: clientSocket.local,
+  };
 }
 
 function sentMessages(socket: MemorySocket): CoapMessage[] {
@@ -102,13 +118,17 @@ describe('request / response', () => {
     ]);
     expect(text(toClient.payload)).toBe('from client');
     expect(text(toServer.payload)).toBe('from server');
-    const ids = sentMessages(p.serverSocket).filter((m) => m.type === CoapType.CON).map((m) => m.messageId);
+    const ids = sentMessages(p.serverSocket)
+      .filter((m) => m.type === CoapType.CON)
+      .map((m) => m.messageId);
     expect(ids).toHaveLength(1);
   });
 
   it('uses fresh random tokens and message ids never repeated toward a peer', async () => {
     const p = pair(() => ({ code: CoapCode.CONTENT }), {}, { transmission: { nstart: 4 } });
-    await Promise.all(Array.from({ length: 50 }, () => p.client.request({ peer: p.serverPeer, method: 'GET' })));
+    await Promise.all(
+      Array.from({ length: 50 }, () => p.client.request({ peer: p.serverPeer, method: 'GET' })),
+    );
     const requests = sentMessages(p.clientSocket);
     expect(new Set(requests.map((m) => m.messageId)).size).toBe(50);
     expect(new Set(requests.map((m) => Buffer.from(m.token).toString('hex'))).size).toBe(50);
@@ -120,9 +140,13 @@ describe('request / response', () => {
     p.server.setHandler(() => {
       throw new Error('boom');
     });
-    expect((await p.client.request({ peer: p.serverPeer, method: 'GET' })).code).toBe(CoapCode.INTERNAL_SERVER_ERROR);
+    expect((await p.client.request({ peer: p.serverPeer, method: 'GET' })).code).toBe(
+      CoapCode.INTERNAL_SERVER_ERROR,
+    );
     p.server.setHandler(() => Promise.reject(new Error('boom')));
-    expect((await p.client.request({ peer: p.serverPeer, method: 'GET' })).code).toBe(CoapCode.INTERNAL_SERVER_ERROR);
+    expect((await p.client.request({ peer: p.serverPeer, method: 'GET' })).code).toBe(
+      CoapCode.INTERNAL_SERVER_ERROR,
+    );
   });
 
   it('answers a NON request with a NON response', async () => {
@@ -135,7 +159,9 @@ describe('request / response', () => {
   it('sends an empty ACK then a separate CON response when the handler is slow, and the client ACKs it', async () => {
     jest.useFakeTimers();
     let finish: ((response: OutgoingResponse) => void) | undefined;
-    const p = pair(() => new Promise<OutgoingResponse>((resolve) => (finish = resolve)), { separateResponseAfter: 500 });
+    const p = pair(() => new Promise<OutgoingResponse>((resolve) => (finish = resolve)), {
+      separateResponseAfter: 500,
+    });
     const pending = p.client.request({ peer: p.serverPeer, method: 'GET', path: '/slow' });
     await flush();
     await jest.advanceTimersByTimeAsync(500);
@@ -181,7 +207,11 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
   it('draws the initial timeout from [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]', async () => {
     jest.useFakeTimers();
     const start = Date.now();
-    const p = pair(undefined, {}, { random: () => 0.5, transmission: { ackTimeout: 1000, ackRandomFactor: 2, maxRetransmit: 1 } });
+    const p = pair(
+      undefined,
+      {},
+      { random: () => 0.5, transmission: { ackTimeout: 1000, ackRandomFactor: 2, maxRetransmit: 1 } },
+    );
     const times: number[] = [];
     p.clientSocket.drop = () => {
       times.push(Date.now() - start);
@@ -242,9 +272,21 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
     p.serverSocket.removeAllListeners('message');
     p.serverSocket.on('message', ({ data, peer }) => {
       const message = parseMessage(data);
-      void p.serverSocket.send(serializeMessage({ ...message, type: CoapType.RST, code: 0, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }), peer);
+      void p.serverSocket.send(
+        serializeMessage({
+          ...message,
+          type: CoapType.RST,
+          code: 0,
+          token: new Uint8Array(0),
+          options: [],
+          payload: new Uint8Array(0),
+        }),
+        peer,
+      );
     });
-    await expect(p.client.request({ peer: p.serverPeer, method: 'GET' })).rejects.toBeInstanceOf(CoapResetError);
+    await expect(p.client.request({ peer: p.serverPeer, method: 'GET' })).rejects.toBeInstanceOf(
+      CoapResetError,
+    );
   });
 
   it('fails a NON request at once when the peer answers it with Reset', async () => {
@@ -252,9 +294,21 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
     p.serverSocket.removeAllListeners('message');
     p.serverSocket.on('message', ({ data, peer }) => {
       const message = parseMessage(data);
-      void p.serverSocket.send(serializeMessage({ ...message, type: CoapType.RST, code: 0, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }), peer);
+      void p.serverSocket.send(
+        serializeMessage({
+          ...message,
+          type: CoapType.RST,
+          code: 0,
+          token: new Uint8Array(0),
+          options: [],
+          payload: new Uint8Array(0),
+        }),
+        peer,
+      );
     });
-    await expect(p.client.request({ peer: p.serverPeer, method: 'GET', confirmable: false })).rejects.toBeInstanceOf(CoapResetError);
+    await expect(
+      p.client.request({ peer: p.serverPeer, method: 'GET', confirmable: false }),
+    ).rejects.toBeInstanceOf(CoapResetError);
   });
 
   it('does not hold the NSTART slot for a NON request', async () => {
@@ -268,16 +322,37 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
   it('answers an unknown CON response with Reset and ignores an unknown ACK', async () => {
     const p = pair();
     p.clientSocket.inject(
-      serializeMessage({ type: CoapType.CON, code: CoapCode.CONTENT, messageId: 77, token: Uint8Array.of(9, 9), options: [], payload: Uint8Array.of(1) }),
+      serializeMessage({
+        type: CoapType.CON,
+        code: CoapCode.CONTENT,
+        messageId: 77,
+        token: Uint8Array.of(9, 9),
+        options: [],
+        payload: Uint8Array.of(1),
+      }),
       p.serverPeer,
     );
     p.clientSocket.inject(
-      serializeMessage({ type: CoapType.ACK, code: CoapCode.CONTENT, messageId: 78, token: Uint8Array.of(9, 9), options: [], payload: new Uint8Array(0) }),
+      serializeMessage({
+        type: CoapType.ACK,
+        code: CoapCode.CONTENT,
+        messageId: 78,
+        token: Uint8Array.of(9, 9),
+        options: [],
+        payload: new Uint8Array(0),
+      }),
       p.serverPeer,
     );
     await flush();
     expect(sentMessages(p.clientSocket)).toEqual([
-      { type: CoapType.RST, code: 0, messageId: 77, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) },
+      {
+        type: CoapType.RST,
+        code: 0,
+        messageId: 77,
+        token: new Uint8Array(0),
+        options: [],
+        payload: new Uint8Array(0),
+      },
     ]);
   });
 
@@ -302,14 +377,18 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
   it('keeps NSTART requests outstanding per peer and queues the rest', async () => {
     const finishers: ((response: OutgoingResponse) => void)[] = [];
     const p = pair(() => new Promise<OutgoingResponse>((resolve) => finishers.push(resolve)));
-    const results = [1, 2, 3].map((n) => p.client.request({ peer: p.serverPeer, method: 'GET', path: `/${n}` }));
+    const results = [1, 2, 3].map((n) =>
+      p.client.request({ peer: p.serverPeer, method: 'GET', path: `/${n}` }),
+    );
     await flush();
     expect(p.clientSocket.sent).toHaveLength(1);
     finishers[0]!({ code: CoapCode.CONTENT, payload: 'one' });
     await results[0];
     await flush();
     expect(p.clientSocket.sent).toHaveLength(2);
-    expect(getStringOptions(sentMessages(p.clientSocket)[1]!.options, CoapOptionNumber.URI_PATH)).toEqual(['2']);
+    expect(getStringOptions(sentMessages(p.clientSocket)[1]!.options, CoapOptionNumber.URI_PATH)).toEqual([
+      '2',
+    ]);
     finishers[1]!({ code: CoapCode.CONTENT });
     await flush();
     finishers[2]!({ code: CoapCode.CONTENT });
@@ -320,7 +399,9 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
   it('lets the next queued request go when an empty ACK arrives', async () => {
     jest.useFakeTimers();
     const finishers: ((response: OutgoingResponse) => void)[] = [];
-    const p = pair(() => new Promise<OutgoingResponse>((resolve) => finishers.push(resolve)), { separateResponseAfter: 100 });
+    const p = pair(() => new Promise<OutgoingResponse>((resolve) => finishers.push(resolve)), {
+      separateResponseAfter: 100,
+    });
     const results = [1, 2].map(() => p.client.request({ peer: p.serverPeer, method: 'GET' }));
     await flush();
     expect(p.clientSocket.sent).toHaveLength(1);
@@ -335,7 +416,9 @@ describe('timeouts, abort and close', () => {
   it('rejects with TimeoutError after `timeout` even while acknowledged', async () => {
     jest.useFakeTimers();
     const p = pair(() => new Promise<OutgoingResponse>(() => undefined), { separateResponseAfter: 10 });
-    const result = p.client.request({ peer: p.serverPeer, method: 'GET' }, { timeout: 5000 }).catch((error: unknown) => error);
+    const result = p.client
+      .request({ peer: p.serverPeer, method: 'GET' }, { timeout: 5000 })
+      .catch((error: unknown) => error);
     await jest.advanceTimersByTimeAsync(5000);
     const error = await result;
     expect(error).toBeInstanceOf(TimeoutError);
@@ -349,12 +432,17 @@ describe('timeouts, abort and close', () => {
     await flush();
     controller.abort();
     await expect(result).rejects.toBeInstanceOf(AbortError);
-    await expect(p.client.request({ peer: p.serverPeer, method: 'GET' }, { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(
+      p.client.request({ peer: p.serverPeer, method: 'GET' }, { signal: controller.signal }),
+    ).rejects.toBeInstanceOf(AbortError);
   });
 
   it('close() is idempotent, rejects in-flight requests with ClosedError and closes an owned socket', async () => {
     const p = pair(() => new Promise<OutgoingResponse>(() => undefined));
-    const results = [p.client.request({ peer: p.serverPeer, method: 'GET' }), p.client.request({ peer: p.serverPeer, method: 'GET' })];
+    const results = [
+      p.client.request({ peer: p.serverPeer, method: 'GET' }),
+      p.client.request({ peer: p.serverPeer, method: 'GET' }),
+    ];
     await flush();
     await Promise.all([p.client.close(), p.client.close()]);
     for (const result of results) await expect(result).rejects.toBeInstanceOf(ClosedError);
@@ -364,7 +452,9 @@ describe('timeouts, abort and close', () => {
 
   it('rejects an unknown method with a typed error', async () => {
     const p = pair();
-    const error = await p.client.request({ peer: p.serverPeer, method: 'BREW' as 'GET' }).catch((e: unknown) => e);
+    const error = await p.client
+      .request({ peer: p.serverPeer, method: 'BREW' as 'GET' })
+      .catch((e: unknown) => e);
     expect(isLwm2mError(error)).toBe(true);
   });
 });
@@ -377,7 +467,14 @@ describe('bad input (RFC 7252 §4.2, §5.4.1)', () => {
     p.serverSocket.inject(Uint8Array.of(0x40, 0x01), p.clientPeer);
     await flush();
     expect(sentMessages(p.serverSocket)).toEqual([
-      { type: CoapType.RST, code: 0, messageId: 0xabcd, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) },
+      {
+        type: CoapType.RST,
+        code: 0,
+        messageId: 0xabcd,
+        token: new Uint8Array(0),
+        options: [],
+        payload: new Uint8Array(0),
+      },
     ]);
   });
 
@@ -410,13 +507,32 @@ describe('bad input (RFC 7252 §4.2, §5.4.1)', () => {
 
   it('survives 100k random and mutated datagrams without an exception escaping', async () => {
     const failures: unknown[] = [];
-    const logger = { ...createSilentLogger(), error: (obj: unknown) => failures.push(obj), child: () => logger };
-    const p = pair((request) => ({ code: CoapCode.CONTENT, payload: request.payload }), { separateResponseAfter: 60_000, logger });
+    const logger = {
+      ...createSilentLogger(),
+      error: (obj: unknown) => failures.push(obj),
+      child: () => logger,
+    };
+    const p = pair((request) => ({ code: CoapCode.CONTENT, payload: request.payload }), {
+      separateResponseAfter: 60_000,
+      logger,
+    });
     const seeds = [
       rawRequest(),
-      rawRequest({ options: [uintOption(CoapOptionNumber.BLOCK1, 0x0a), uintOption(CoapOptionNumber.SIZE1, 100)], payload: new Uint8Array(64) }),
-      rawRequest({ options: [uintOption(CoapOptionNumber.OBSERVE, 0), uintOption(CoapOptionNumber.BLOCK2, 0x12)] }),
-      serializeMessage({ type: CoapType.ACK, code: CoapCode.CONTENT, messageId: 1, token: Uint8Array.of(1), options: [], payload: Uint8Array.of(1) }),
+      rawRequest({
+        options: [uintOption(CoapOptionNumber.BLOCK1, 0x0a), uintOption(CoapOptionNumber.SIZE1, 100)],
+        payload: new Uint8Array(64),
+      }),
+      rawRequest({
+        options: [uintOption(CoapOptionNumber.OBSERVE, 0), uintOption(CoapOptionNumber.BLOCK2, 0x12)],
+      }),
+      serializeMessage({
+        type: CoapType.ACK,
+        code: CoapCode.CONTENT,
+        messageId: 1,
+        token: Uint8Array.of(1),
+        options: [],
+        payload: Uint8Array.of(1),
+      }),
       Uint8Array.of(0x40, 0, 0, 1),
     ];
     let state = 0x9e3779b9;
@@ -435,7 +551,8 @@ describe('bad input (RFC 7252 §4.2, §5.4.1)', () => {
       } else {
         data = Uint8Array.from(seeds[i % seeds.length]!);
         const flips = 1 + Math.floor(random() * 3);
-        for (let f = 0; f < flips && data.length > 0; f++) data[Math.floor(random() * data.length)] = Math.floor(random() * 256);
+        for (let f = 0; f < flips && data.length > 0; f++)
+          data[Math.floor(random() * data.length)] = Math.floor(random() * 256);
       }
       p.serverSocket.inject(data, peers[i % 2]!);
       if (i % 1000 === 0) await flush();

@@ -3,9 +3,24 @@ import type { DatagramMessage, DatagramSocket, Logger, PeerAddress, PeerIdentity
 import { AbortError, ClosedError, TimeoutError, createSilentLogger, formatPeer } from '@lwm2m/core';
 import { BlockAssembler, blockSize, decodeBlock, encodeBlock, sizeToSzx, sliceBlock } from './block.js';
 import type { BlockOption } from './block.js';
-import { CoapCode, CoapType, formatCode, isRequestCode, isResponseCode, isSuccessCode, methodName, parseMethod } from './codes.js';
+import {
+  CoapCode,
+  CoapType,
+  formatCode,
+  isRequestCode,
+  isResponseCode,
+  isSuccessCode,
+  methodName,
+  parseMethod,
+} from './codes.js';
 import type { CoapMethod } from './codes.js';
-import { CoapBlockError, CoapMessageError, CoapRequestError, CoapResetError, CoapTimeoutError } from './errors.js';
+import {
+  CoapBlockError,
+  CoapMessageError,
+  CoapRequestError,
+  CoapResetError,
+  CoapTimeoutError,
+} from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
 import { parseMessage, serializeMessage } from './message.js';
 import type { CoapMessage, CoapOption } from './message.js';
@@ -70,6 +85,8 @@ export interface CoapEndpointOptions {
 const EMPTY: Uint8Array = new Uint8Array(0);
 const textEncoder = new TextEncoder();
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Room left in a datagram for header, token and options next to one block. */
+const BLOCK_HEADROOM = 128;
 
 /** A CON we sent and retransmit until ACK or RST. */
 interface Transmission {
@@ -162,7 +179,11 @@ function transferKey(peerKey: string, message: CoapMessage): string {
   return key;
 }
 
-function toResponse(peer: PeerAddress, message: CoapMessage, payload: Uint8Array = message.payload): CoapResponse {
+function toResponse(
+  peer: PeerAddress,
+  message: CoapMessage,
+  payload: Uint8Array = message.payload,
+): CoapResponse {
   return {
     peer,
     code: message.code,
@@ -307,7 +328,14 @@ export class CoapEndpoint {
     return new Promise<void>((resolve, reject) => {
       const peerKey = peerKeyOf(peer);
       const messageId = this.#nextMessageId();
-      const bytes = serializeMessage({ type: CoapType.CON, code: 0, messageId, token: EMPTY, options: [], payload: EMPTY });
+      const bytes = serializeMessage({
+        type: CoapType.CON,
+        code: 0,
+        messageId,
+        token: EMPTY,
+        options: [],
+        payload: EMPTY,
+      });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (error?: Error): void => {
         if (timer !== undefined) clearTimeout(timer);
@@ -321,7 +349,10 @@ export class CoapEndpoint {
       const transmission = this.#startTransmission(peer, peerKey, messageId, bytes, 'ping');
       transmission.settle = { resolve: () => finish(), reject: (error) => finish(error) };
       if (options.timeout !== undefined) {
-        timer = setTimeout(() => finish(new TimeoutError(`no answer to ping within ${options.timeout} ms`)), options.timeout);
+        timer = setTimeout(
+          () => finish(new TimeoutError(`no answer to ping within ${options.timeout} ms`)),
+          options.timeout,
+        );
       }
       if (options.signal?.aborted === true) onAbort();
       else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -348,7 +379,7 @@ export class CoapEndpoint {
     if (this.#closing !== undefined) throw new ClosedError('endpoint closed');
     const code = parseMethod(request.method);
     if (code === undefined) throw new CoapRequestError(`unknown method ${String(request.method)}`);
-    let szx = this.#szx;
+    let szx = this.#szxFor(request.peer);
     if (request.blockSize !== undefined) {
       try {
         szx = sizeToSzx(request.blockSize);
@@ -360,7 +391,13 @@ export class CoapEndpoint {
     const baseOptions = requestOptions(request);
     const body = toBytes(request.payload);
     const confirmable = request.confirmable ?? true;
-    const context: ExchangeContext = { peer: request.peer, code, confirmable, deadline, signal: options.signal };
+    const context: ExchangeContext = {
+      peer: request.peer,
+      code,
+      confirmable,
+      deadline,
+      signal: options.signal,
+    };
 
     let first: { message: CoapMessage; observation: Observation | undefined };
     if (body.length > blockSize(szx)) {
@@ -372,8 +409,15 @@ export class CoapEndpoint {
           : baseOptions;
       first = await this.#exchange(context, early, body, undefined, registersObservation);
     }
-    const response = await this.#completeDownload(context, baseOptions, body, first.message);
-    return { message: response, observation: first.observation };
+    try {
+      const response = await this.#completeDownload(context, baseOptions, body, first.message);
+      return { message: response, observation: first.observation };
+    } catch (error) {
+      // The observation was registered when its first block arrived; without the rest it is useless.
+      if (first.observation !== undefined)
+        this.#cancelClientObservation(first.observation, false).catch(() => undefined);
+      throw error;
+    }
   }
 
   async #upload(
@@ -392,7 +436,13 @@ export class CoapEndpoint {
       const more = end < body.length;
       const options = [...baseOptions, { number: O.BLOCK1, value: encodeBlock({ num, more, szx }) }];
       if (num === 0) options.push(uintOption(O.SIZE1, body.length));
-      const result = await this.#exchange(context, options, body.subarray(offset, end), undefined, registersObservation && !more);
+      const result = await this.#exchange(
+        context,
+        options,
+        body.subarray(offset, end),
+        undefined,
+        registersObservation && !more,
+      );
       if (!more || result.message.code !== CoapCode.CONTINUE) return result;
       const echo = findOption(result.message.options, O.BLOCK1);
       const block = echo === undefined ? undefined : decodeBlock(echo.value);
@@ -411,7 +461,8 @@ export class CoapEndpoint {
     const option = findOption(first.options, O.BLOCK2);
     const block = option === undefined ? undefined : decodeBlock(option.value);
     if (block === undefined || !block.more) return toResponse(context.peer, first);
-    if (block.num !== 0) throw new CoapBlockError(`first Block2 response carries block ${block.num}`, first.code);
+    if (block.num !== 0)
+      throw new CoapBlockError(`first Block2 response carries block ${block.num}`, first.code);
     const size2 = getUintOption(first.options, O.SIZE2);
     if (size2 !== undefined && size2 > this.#maxBodySize) {
       throw new CoapBlockError(`response body of ${size2} bytes exceeds maxBodySize`, first.code);
@@ -427,25 +478,34 @@ export class CoapEndpoint {
     let last = first;
     for (;;) {
       const size = blockSize(szx);
-      const options = [...followOptions, { number: O.BLOCK2, value: encodeBlock({ num: offset / size, more: false, szx }) }];
+      const options = [
+        ...followOptions,
+        { number: O.BLOCK2, value: encodeBlock({ num: offset / size, more: false, szx }) },
+      ];
       const { message } = await this.#exchange(context, options, followBody, undefined, false);
       if (!isSuccessCode(message.code)) {
         throw new CoapBlockError(`block-wise download failed with ${formatCode(message.code)}`, message.code);
       }
       const nextOption = findOption(message.options, O.BLOCK2);
       const next = nextOption === undefined ? undefined : decodeBlock(nextOption.value);
-      if (next === undefined) throw new CoapBlockError('block-wise download: response without Block2', message.code);
+      if (next === undefined)
+        throw new CoapBlockError('block-wise download: response without Block2', message.code);
       if (!bytesEqual(etag, findOption(message.options, O.ETAG)?.value)) {
-        throw new CoapBlockError('block-wise download: resource changed (ETag) during the transfer', message.code);
+        throw new CoapBlockError(
+          'block-wise download: resource changed (ETag) during the transfer',
+          message.code,
+        );
       }
       const result = assembler.add(next.num, next.szx, message.payload);
       if (result === 'too-large') throw new CoapBlockError('response body exceeds maxBodySize', message.code);
-      if (result !== 'ok') throw new CoapBlockError(`block-wise download: unexpected block ${next.num}`, message.code);
+      if (result !== 'ok')
+        throw new CoapBlockError(`block-wise download: unexpected block ${next.num}`, message.code);
       offset = assembler.size;
       szx = next.szx;
       last = message;
       if (!next.more) break;
-      if (offset % blockSize(szx) !== 0) throw new CoapBlockError('block-wise download: short block before the end', message.code);
+      if (offset % blockSize(szx) !== 0)
+        throw new CoapBlockError('block-wise download: short block before the end', message.code);
     }
     return { ...toResponse(context.peer, first, assembler.body()), message: last };
   }
@@ -461,7 +521,8 @@ export class CoapEndpoint {
     if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
     const remaining = context.deadline - Date.now();
     if (remaining <= 0) return Promise.reject(new TimeoutError('request timed out'));
-    if (context.signal?.aborted === true) return Promise.reject(new AbortError('request aborted', { cause: context.signal.reason }));
+    if (context.signal?.aborted === true)
+      return Promise.reject(new AbortError('request aborted', { cause: context.signal.reason }));
     return new Promise((resolve, reject) => {
       const peerKey = peerKeyOf(context.peer);
       const requestToken = token ?? this.#newToken(peerKey);
@@ -487,10 +548,14 @@ export class CoapEndpoint {
         observation: undefined,
       };
       this.#pending.set(pending.tokenKey, pending);
-      pending.deadline = setTimeout(() => this.#failRequest(pending, new TimeoutError(`no response within the request timeout`)), remaining);
+      pending.deadline = setTimeout(
+        () => this.#failRequest(pending, new TimeoutError(`no response within the request timeout`)),
+        remaining,
+      );
       if (context.signal !== undefined) {
         const signal = context.signal;
-        pending.onAbort = () => this.#failRequest(pending, new AbortError('request aborted', { cause: signal.reason }));
+        pending.onAbort = () =>
+          this.#failRequest(pending, new AbortError('request aborted', { cause: signal.reason }));
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       const state = this.#peerState(peerKey);
@@ -521,7 +586,13 @@ export class CoapEndpoint {
       return;
     }
     if (pending.confirmable) {
-      const transmission = this.#startTransmission(pending.peer, pending.peerKey, messageId, bytes, 'request');
+      const transmission = this.#startTransmission(
+        pending.peer,
+        pending.peerKey,
+        messageId,
+        bytes,
+        'request',
+      );
       transmission.pending = pending;
       pending.transmission = transmission;
     } else {
@@ -543,7 +614,11 @@ export class CoapEndpoint {
   #resolveRequest(pending: PendingRequest, message: CoapMessage): void {
     if (pending.done) return;
     this.#finishRequest(pending);
-    if (pending.registersObservation && isSuccessCode(message.code) && findOption(message.options, O.OBSERVE) !== undefined) {
+    if (
+      pending.registersObservation &&
+      isSuccessCode(message.code) &&
+      findOption(message.options, O.OBSERVE) !== undefined
+    ) {
       // Registered before the caller's continuation runs, so a notification right behind the
       // response finds its observation instead of being answered with Reset.
       const observation = new Observation(
@@ -614,7 +689,8 @@ export class CoapEndpoint {
   }
 
   async #cancelClientObservation(observation: Observation, active: boolean): Promise<void> {
-    if (this.#clientObservations.get(observation.key) === observation) this.#clientObservations.delete(observation.key);
+    if (this.#clientObservations.get(observation.key) === observation)
+      this.#clientObservations.delete(observation.key);
     observation.finish();
     if (!active || this.#closing !== undefined) return;
     const peer = observation.response.peer;
@@ -623,7 +699,13 @@ export class CoapEndpoint {
     if (request === undefined) return;
     const options = [...withoutOptions(request.options, [O.OBSERVE]), uintOption(O.OBSERVE, 1)];
     await this.#exchange(
-      { peer, code: request.code, confirmable: true, deadline: Date.now() + this.#requestTimeout, signal: undefined },
+      {
+        peer,
+        code: request.code,
+        confirmable: true,
+        deadline: Date.now() + this.#requestTimeout,
+        signal: undefined,
+      },
       options,
       request.payload,
       observation.token,
@@ -650,7 +732,8 @@ export class CoapEndpoint {
     };
     this.#completeDownload(context, registration.options, registration.payload, message).then(
       (response) => this.#offerNotification(observation, { ...response, message }),
-      (error: unknown) => this.#logger.debug({ err: error }, 'could not fetch the rest of a block-wise notification'),
+      (error: unknown) =>
+        this.#logger.debug({ err: error }, 'could not fetch the rest of a block-wise notification'),
     );
   }
 
@@ -658,7 +741,8 @@ export class CoapEndpoint {
     observation.offer(response, Date.now());
     if (!isSuccessCode(response.code) || response.observe === undefined) {
       // RFC 7641 §3.2: a notification without Observe or with an error code ends the observation.
-      if (this.#clientObservations.get(observation.key) === observation) this.#clientObservations.delete(observation.key);
+      if (this.#clientObservations.get(observation.key) === observation)
+        this.#clientObservations.delete(observation.key);
       observation.finish();
     }
   }
@@ -672,7 +756,8 @@ export class CoapEndpoint {
 
   #write(bytes: Uint8Array, peer: PeerAddress): void {
     this.#socket.send(bytes, peer).catch((error: unknown) => {
-      if (this.#closing === undefined) this.#logger.debug({ err: error, peer: formatPeer(peer) }, 'coap send failed');
+      if (this.#closing === undefined)
+        this.#logger.debug({ err: error, peer: formatPeer(peer) }, 'coap send failed');
     });
   }
 
@@ -706,7 +791,12 @@ export class CoapEndpoint {
     if (this.#transmissions.get(transmission.key) !== transmission) return;
     if (transmission.attempts >= this.#params.maxRetransmit) {
       this.#stopTransmission(transmission);
-      this.#transmissionFailed(transmission, new CoapTimeoutError(`no ACK from ${formatPeer(transmission.peer)} after ${transmission.attempts} retransmissions`));
+      this.#transmissionFailed(
+        transmission,
+        new CoapTimeoutError(
+          `no ACK from ${formatPeer(transmission.peer)} after ${transmission.attempts} retransmissions`,
+        ),
+      );
       return;
     }
     transmission.attempts++;
@@ -718,7 +808,8 @@ export class CoapEndpoint {
   #stopTransmission(transmission: Transmission): void {
     if (transmission.timer !== undefined) clearTimeout(transmission.timer);
     transmission.timer = undefined;
-    if (this.#transmissions.get(transmission.key) === transmission) this.#transmissions.delete(transmission.key);
+    if (this.#transmissions.get(transmission.key) === transmission)
+      this.#transmissions.delete(transmission.key);
   }
 
   #transmissionFailed(transmission: Transmission, error: Error): void {
@@ -732,15 +823,24 @@ export class CoapEndpoint {
         break;
       case 'notification':
         if (transmission.observation !== undefined) {
-          this.#removeServerObservation(transmission.observation, error instanceof CoapResetError ? 'reset' : 'timeout');
+          this.#removeServerObservation(
+            transmission.observation,
+            error instanceof CoapResetError ? 'reset' : 'timeout',
+          );
         }
         transmission.settle?.reject(error);
         break;
       case 'response':
         if (transmission.observation !== undefined) {
-          this.#removeServerObservation(transmission.observation, error instanceof CoapResetError ? 'reset' : 'timeout');
+          this.#removeServerObservation(
+            transmission.observation,
+            error instanceof CoapResetError ? 'reset' : 'timeout',
+          );
         }
-        this.#logger.debug({ err: error, peer: formatPeer(transmission.peer) }, 'separate response not acknowledged');
+        this.#logger.debug(
+          { err: error, peer: formatPeer(transmission.peer) },
+          'separate response not acknowledged',
+        );
         break;
     }
   }
@@ -855,7 +955,14 @@ export class CoapEndpoint {
       return;
     }
     if (confirmable) {
-      entry.reply = serializeMessage({ type: CoapType.ACK, code: 0, messageId: message.messageId, token: EMPTY, options: [], payload: EMPTY });
+      entry.reply = serializeMessage({
+        type: CoapType.ACK,
+        code: 0,
+        messageId: message.messageId,
+        token: EMPTY,
+        options: [],
+        payload: EMPTY,
+      });
       this.#write(entry.reply, peer);
     }
     if (pending !== undefined) this.#resolveRequest(pending, message);
@@ -863,7 +970,14 @@ export class CoapEndpoint {
   }
 
   #sendReset(peer: PeerAddress, messageId: number): Uint8Array {
-    const bytes = serializeMessage({ type: CoapType.RST, code: 0, messageId, token: EMPTY, options: [], payload: EMPTY });
+    const bytes = serializeMessage({
+      type: CoapType.RST,
+      code: 0,
+      messageId,
+      token: EMPTY,
+      options: [],
+      payload: EMPTY,
+    });
     this.#write(bytes, peer);
     return bytes;
   }
@@ -963,7 +1077,10 @@ export class CoapEndpoint {
   }
 
   #respondTooLarge(exchange: IncomingExchange): void {
-    this.#respond(exchange, { code: CoapCode.REQUEST_ENTITY_TOO_LARGE, options: [uintOption(O.SIZE1, this.#maxBodySize)] });
+    this.#respond(exchange, {
+      code: CoapCode.REQUEST_ENTITY_TOO_LARGE,
+      options: [uintOption(O.SIZE1, this.#maxBodySize)],
+    });
   }
 
   #runHandler(exchange: IncomingExchange, method: CoapMethod): void {
@@ -1049,9 +1166,15 @@ export class CoapEndpoint {
   }
 
   /** Sends a response, cutting the body into Block2 blocks when it is larger than one block. */
-  #respondBody(exchange: IncomingExchange, code: number, options: readonly CoapOption[], body: Uint8Array): void {
+  #respondBody(
+    exchange: IncomingExchange,
+    code: number,
+    options: readonly CoapOption[],
+    body: Uint8Array,
+  ): void {
     const requested = exchange.block2;
-    const szx = Math.min(this.#szx, requested?.szx ?? this.#szx);
+    const ours = this.#szxFor(exchange.peer);
+    const szx = Math.min(ours, requested?.szx ?? ours);
     const num = requested?.num ?? 0;
     if (body.length <= blockSize(szx) && num === 0) {
       this.#sendResponse(exchange, code, options, body);
@@ -1059,19 +1182,33 @@ export class CoapEndpoint {
     }
     const slice = sliceBlock(body, num, szx);
     if (slice === undefined) {
-      this.#sendResponse(exchange, CoapCode.BAD_OPTION, [], textEncoder.encode('Block2 beyond the end of the body'));
+      this.#sendResponse(
+        exchange,
+        CoapCode.BAD_OPTION,
+        [],
+        textEncoder.encode('Block2 beyond the end of the body'),
+      );
       return;
     }
     const blockOptions = withoutOptions(options, [O.BLOCK2, O.SIZE2]);
     if (num === 0 && slice.more) {
-      this.#downloads.set(transferKey(exchange.peerKey, exchange.message), { code, options: withoutOptions(options, [O.OBSERVE, O.BLOCK1]), body }, this.#params.exchangeLifetime);
+      this.#downloads.set(
+        transferKey(exchange.peerKey, exchange.message),
+        { code, options: withoutOptions(options, [O.OBSERVE, O.BLOCK1]), body },
+        this.#params.exchangeLifetime,
+      );
     }
     blockOptions.push({ number: O.BLOCK2, value: encodeBlock({ num, more: slice.more, szx }) });
     if (num === 0) blockOptions.push(uintOption(O.SIZE2, body.length));
     this.#sendResponse(exchange, code, blockOptions, slice.data);
   }
 
-  #sendResponse(exchange: IncomingExchange, code: number, options: readonly CoapOption[], payload: Uint8Array): void {
+  #sendResponse(
+    exchange: IncomingExchange,
+    code: number,
+    options: readonly CoapOption[],
+    payload: Uint8Array,
+  ): void {
     exchange.done = true;
     this.#incoming.delete(exchange);
     if (exchange.separateTimer !== undefined) clearTimeout(exchange.separateTimer);
@@ -1102,7 +1239,13 @@ export class CoapEndpoint {
     }
     if (confirmable && !piggybacked) {
       // Separate response: a CON of its own (RFC 7252 §5.2.2); duplicates of the request keep getting the empty ACK.
-      const transmission = this.#startTransmission(exchange.peer, exchange.peerKey, messageId, bytes, 'response');
+      const transmission = this.#startTransmission(
+        exchange.peer,
+        exchange.peerKey,
+        messageId,
+        bytes,
+        'response',
+      );
       if (exchange.observation?.registered === true) transmission.observation = exchange.observation;
       return;
     }
@@ -1136,7 +1279,11 @@ export class CoapEndpoint {
     return queue;
   }
 
-  #transmitNotification(observation: ServerObservation, notification: Notification, queue: NotificationQueue): Promise<void> {
+  #transmitNotification(
+    observation: ServerObservation,
+    notification: Notification,
+    queue: NotificationQueue,
+  ): Promise<void> {
     let options: CoapOption[];
     let body: Uint8Array;
     const code = notification.code ?? CoapCode.CONTENT;
@@ -1150,7 +1297,7 @@ export class CoapEndpoint {
     if (success) options.push(uintOption(O.OBSERVE, observation.nextSequence()));
     const now = Date.now();
     const confirmable = notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS;
-    const szx = this.#szx;
+    const szx = this.#szxFor(observation.peer);
     let payload = body;
     if (body.length > blockSize(szx)) {
       const slice = sliceBlock(body, 0, szx)!;
@@ -1160,7 +1307,10 @@ export class CoapEndpoint {
         { code, options: withoutOptions(options, [O.OBSERVE]), body },
         this.#params.exchangeLifetime,
       );
-      options.push({ number: O.BLOCK2, value: encodeBlock({ num: 0, more: true, szx }) }, uintOption(O.SIZE2, body.length));
+      options.push(
+        { number: O.BLOCK2, value: encodeBlock({ num: 0, more: true, szx }) },
+        uintOption(O.SIZE2, body.length),
+      );
     }
     const messageId = this.#nextMessageId();
     let bytes: Uint8Array;
@@ -1179,14 +1329,21 @@ export class CoapEndpoint {
     const peerKey = peerKeyOf(observation.peer);
     if (!success) this.#removeServerObservation(observation, 'error-response');
     if (!confirmable) {
-      if (success) this.#nonNotifications.set(`${peerKey}#${messageId}`, observation, this.#params.nonLifetime);
+      if (success)
+        this.#nonNotifications.set(`${peerKey}#${messageId}`, observation, this.#params.nonLifetime);
       this.#write(bytes, observation.peer);
       return Promise.resolve();
     }
     observation.lastConfirmableAt = now;
     queue.inFlight = true;
     return new Promise<void>((resolve, reject) => {
-      const transmission = this.#startTransmission(observation.peer, peerKey, messageId, bytes, 'notification');
+      const transmission = this.#startTransmission(
+        observation.peer,
+        peerKey,
+        messageId,
+        bytes,
+        'notification',
+      );
       transmission.observation = success ? observation : undefined;
       transmission.settle = {
         resolve: () => {
@@ -1207,7 +1364,11 @@ export class CoapEndpoint {
     queue.next = undefined;
     if (next === undefined) return;
     if (!observation.active || this.#closing !== undefined) {
-      next.reject(this.#closing !== undefined ? new ClosedError('endpoint closed') : new ClosedError('observation ended'));
+      next.reject(
+        this.#closing !== undefined
+          ? new ClosedError('endpoint closed')
+          : new ClosedError('observation ended'),
+      );
       return;
     }
     this.#transmitNotification(observation, next.notification, queue).then(next.resolve, next.reject);
@@ -1228,6 +1389,15 @@ export class CoapEndpoint {
     observation.end(reason);
   }
 
+  /** Our block size exponent toward `peer`: the configured one, smaller if the transport's datagrams are (DTLS). */
+  #szxFor(peer: PeerAddress): number {
+    const max = this.#socket.maxDatagramSize?.(peer);
+    let szx = this.#szx;
+    if (max === undefined) return szx;
+    while (szx > 0 && blockSize(szx) + BLOCK_HEADROOM > max) szx--;
+    return szx;
+  }
+
   // ---- housekeeping ----------------------------------------------------------------------
 
   #sweep(): void {
@@ -1244,7 +1414,8 @@ export class CoapEndpoint {
     for (const pending of [...this.#pending.values()]) this.#failRequest(pending, closed);
     for (const transmission of [...this.#transmissions.values()]) {
       this.#stopTransmission(transmission);
-      if (transmission.kind === 'ping' || transmission.kind === 'notification') transmission.settle?.reject(closed);
+      if (transmission.kind === 'ping' || transmission.kind === 'notification')
+        transmission.settle?.reject(closed);
     }
     for (const exchange of this.#incoming) {
       if (exchange.separateTimer !== undefined) clearTimeout(exchange.separateTimer);
@@ -1252,7 +1423,8 @@ export class CoapEndpoint {
     this.#incoming.clear();
     for (const observation of [...this.#clientObservations.values()]) observation.finish();
     this.#clientObservations.clear();
-    for (const observation of [...this.#serverObservations.values()]) this.#removeServerObservation(observation, 'closed');
+    for (const observation of [...this.#serverObservations.values()])
+      this.#removeServerObservation(observation, 'closed');
     this.#dedup.clear();
     this.#uploads.clear();
     this.#downloads.clear();
@@ -1288,8 +1460,10 @@ function requestOptions(request: OutgoingRequest): CoapOption[] {
 function responseOptions(response: OutgoingResponse): CoapOption[] {
   const options: CoapOption[] = [];
   if (response.etag !== undefined) options.push({ number: O.ETAG, value: response.etag });
-  if (response.locationPath !== undefined) pushStringOptions(options, O.LOCATION_PATH, splitPath(response.locationPath));
-  if (response.contentFormat !== undefined) options.push(uintOption(O.CONTENT_FORMAT, response.contentFormat));
+  if (response.locationPath !== undefined)
+    pushStringOptions(options, O.LOCATION_PATH, splitPath(response.locationPath));
+  if (response.contentFormat !== undefined)
+    options.push(uintOption(O.CONTENT_FORMAT, response.contentFormat));
   if (response.maxAge !== undefined) options.push(uintOption(O.MAX_AGE, response.maxAge));
   if (response.options !== undefined) options.push(...response.options);
   return options;
@@ -1322,7 +1496,13 @@ class IncomingExchange implements IncomingRequest {
   ackSent = false;
   done = false;
 
-  constructor(message: CoapMessage, datagram: DatagramMessage, peerKey: string, entry: DedupEntry, sender: NotificationSender) {
+  constructor(
+    message: CoapMessage,
+    datagram: DatagramMessage,
+    peerKey: string,
+    entry: DedupEntry,
+    sender: NotificationSender,
+  ) {
     this.message = message;
     this.peer = datagram.peer;
     this.identity = datagram.identity;
@@ -1366,4 +1546,3 @@ class IncomingExchange implements IncomingRequest {
 export function createCoapEndpoint(options: CoapEndpointOptions): CoapEndpoint {
   return new CoapEndpoint(options);
 }
-

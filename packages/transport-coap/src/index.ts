@@ -1,4 +1,17 @@
-export { CoapType, CoapCode, code, formatCode, parseCode, methodName, methodCode, parseMethod, isEmptyCode, isRequestCode, isResponseCode, isSuccessCode } from './codes.js';
+export {
+  CoapType,
+  CoapCode,
+  code,
+  formatCode,
+  parseCode,
+  methodName,
+  methodCode,
+  parseMethod,
+  isEmptyCode,
+  isRequestCode,
+  isResponseCode,
+  isSuccessCode,
+} from './codes.js';
 export type { CoapMethod } from './codes.js';
 export { parseMessage, serializeMessage } from './message.js';
 export type { CoapMessage, CoapOption } from './message.js';
@@ -21,9 +34,23 @@ export {
   splitPath,
   splitQuery,
 } from './options.js';
-export { decodeBlock, encodeBlock, blockSize, sizeToSzx, sliceBlock, BlockAssembler, MAX_BLOCK_NUMBER } from './block.js';
+export {
+  decodeBlock,
+  encodeBlock,
+  blockSize,
+  sizeToSzx,
+  sliceBlock,
+  BlockAssembler,
+  MAX_BLOCK_NUMBER,
+} from './block.js';
 export type { BlockOption } from './block.js';
-export { CoapMessageError, CoapTimeoutError, CoapResetError, CoapRequestError, CoapBlockError } from './errors.js';
+export {
+  CoapMessageError,
+  CoapTimeoutError,
+  CoapResetError,
+  CoapRequestError,
+  CoapBlockError,
+} from './errors.js';
 export { CoapEndpoint, createCoapEndpoint } from './endpoint.js';
 export type { CoapEndpointOptions } from './endpoint.js';
 export { DEFAULT_TRANSMISSION } from './types.js';

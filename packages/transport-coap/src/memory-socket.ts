@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { DatagramMessage, DatagramSocket, DatagramSocketEvents, PeerAddress, PeerIdentity } from '@lwm2m/core';
+import type {
+  DatagramMessage,
+  DatagramSocket,
+  DatagramSocketEvents,
+  PeerAddress,
+  PeerIdentity,
+} from '@lwm2m/core';
 import { ClosedError, formatPeer } from '@lwm2m/core';
 
 /**
@@ -39,7 +45,9 @@ export class MemorySocket extends EventEmitter<DatagramSocketEvents> implements 
     if (this.drop?.(copy, peer) === true || remote === undefined) return Promise.resolve();
     if (formatPeer(peer) !== formatPeer(remote.local)) return Promise.resolve();
     const message: DatagramMessage =
-      this.identity === undefined ? { data: copy, peer: this.local } : { data: copy, peer: this.local, identity: this.identity };
+      this.identity === undefined
+        ? { data: copy, peer: this.local }
+        : { data: copy, peer: this.local, identity: this.identity };
     void Promise.resolve().then(() => remote.deliver(message));
     return Promise.resolve();
   }

@@ -96,7 +96,14 @@ describe('option encoding (RFC 7252 §3.1)', () => {
       { number: 11, value: Uint8Array.of(0x61) },
       { number: 11, value: Uint8Array.of(0x7a) },
     ];
-    const data = serializeMessage({ type: 0, code: 1, messageId: 2, token: new Uint8Array(0), options, payload: new Uint8Array(0) });
+    const data = serializeMessage({
+      type: 0,
+      code: 1,
+      messageId: 2,
+      token: new Uint8Array(0),
+      options,
+      payload: new Uint8Array(0),
+    });
     expect([...data.subarray(4)]).toEqual([0xb1, 0x61, 0x01, 0x7a, 0x41, 0x62]);
   });
 
@@ -135,17 +142,29 @@ describe('format errors', () => {
   });
 
   it('refuses to serialise what the format cannot carry', () => {
-    const base: CoapMessage = { type: 0, code: 1, messageId: 1, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) };
+    const base: CoapMessage = {
+      type: 0,
+      code: 1,
+      messageId: 1,
+      token: new Uint8Array(0),
+      options: [],
+      payload: new Uint8Array(0),
+    };
     expect(() => serializeMessage({ ...base, token: new Uint8Array(9) })).toThrow(CoapMessageError);
     expect(() => serializeMessage({ ...base, messageId: 65536 })).toThrow(CoapMessageError);
     expect(() => serializeMessage({ ...base, code: 256 })).toThrow(CoapMessageError);
     expect(() => serializeMessage({ ...base, type: 4 })).toThrow(CoapMessageError);
-    expect(() => serializeMessage({ ...base, options: [{ number: 65536, value: new Uint8Array(0) }] })).toThrow(CoapMessageError);
+    expect(() =>
+      serializeMessage({ ...base, options: [{ number: 65536, value: new Uint8Array(0) }] }),
+    ).toThrow(CoapMessageError);
   });
 });
 
 const optionArb = fc.record({
-  number: fc.oneof(fc.constantFrom(1, 3, 4, 6, 8, 11, 12, 14, 15, 17, 23, 27, 28, 60, 258), fc.integer({ min: 0, max: 65535 })),
+  number: fc.oneof(
+    fc.constantFrom(1, 3, 4, 6, 8, 11, 12, 14, 15, 17, 23, 27, 28, 60, 258),
+    fc.integer({ min: 0, max: 65535 }),
+  ),
   value: fc.uint8Array({ maxLength: 300 }),
 });
 

@@ -32,15 +32,18 @@ export function parseMessage(data: Uint8Array): CoapMessage {
   const type = (first >> 4) & 0x03;
   const messageId = (data[2]! << 8) | data[3]!;
   const details = { messageId, type };
-  if (first >> 6 !== 1) throw new CoapMessageError(`unknown CoAP version ${first >> 6}`, { ...details, offset: 0 });
+  if (first >> 6 !== 1)
+    throw new CoapMessageError(`unknown CoAP version ${first >> 6}`, { ...details, offset: 0 });
   const tokenLength = first & 0x0f;
-  if (tokenLength > 8) throw new CoapMessageError(`token length ${tokenLength} > 8`, { ...details, offset: 0 });
+  if (tokenLength > 8)
+    throw new CoapMessageError(`token length ${tokenLength} > 8`, { ...details, offset: 0 });
   const code = data[1]!;
   if (code === 0 && (tokenLength !== 0 || data.length !== 4)) {
     throw new CoapMessageError('empty message with token, options or payload', { ...details, offset: 4 });
   }
   let offset = 4 + tokenLength;
-  if (offset > data.length) throw new CoapMessageError('token runs past the datagram', { ...details, offset: 4 });
+  if (offset > data.length)
+    throw new CoapMessageError('token runs past the datagram', { ...details, offset: 4 });
   const token = data.subarray(4, offset);
 
   const options: CoapOption[] = [];

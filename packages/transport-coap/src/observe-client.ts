@@ -27,7 +27,11 @@ const HALF_SEQUENCE = 1 << 23;
  * RFC 7641 §3.4: is the notification (v2 at t2) fresher than the last one taken (v1 at t1)?
  */
 export function isFresher(v1: number, t1: number, v2: number, t2: number): boolean {
-  return (v1 < v2 && v2 - v1 < HALF_SEQUENCE) || (v1 > v2 && v1 - v2 > HALF_SEQUENCE) || t2 > t1 + REORDER_WINDOW_MS;
+  return (
+    (v1 < v2 && v2 - v1 < HALF_SEQUENCE) ||
+    (v1 > v2 && v1 - v2 > HALF_SEQUENCE) ||
+    t2 > t1 + REORDER_WINDOW_MS
+  );
 }
 
 /**
@@ -44,7 +48,8 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
   readonly #control: ObservationControl;
   readonly #maxBuffered: number;
   readonly #buffer: CoapResponse[] = [];
-  #waiting: { resolve: (result: IteratorResult<CoapResponse>) => void; reject: (error: Error) => void } | undefined;
+  #waiting:
+    { resolve: (result: IteratorResult<CoapResponse>) => void; reject: (error: Error) => void } | undefined;
   #lastSequence: number;
   #lastTime: number;
   #active: boolean;
@@ -72,7 +77,8 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
     this.#maxBuffered = init.maxBuffered ?? 1000;
     this.#lastSequence = init.response.observe ?? 0;
     this.#lastTime = init.now;
-    this.#active = (init.established ?? true) && init.response.observe !== undefined && init.response.code >> 5 === 2;
+    this.#active =
+      (init.established ?? true) && init.response.observe !== undefined && init.response.code >> 5 === 2;
     this.#buffer.push(init.response);
   }
 
@@ -147,7 +153,9 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
         if (!this.#active) {
           const error = this.#endError;
           this.#endError = undefined;
-          return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
+          return error === undefined
+            ? Promise.resolve({ value: undefined, done: true })
+            : Promise.reject(error);
         }
         return new Promise((resolve, reject) => {
           this.#waiting = { resolve, reject };

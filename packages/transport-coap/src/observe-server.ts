@@ -3,7 +3,8 @@ import type { PeerAddress, PeerIdentity } from '@lwm2m/core';
 import type { OutgoingResponse } from './types.js';
 
 /** Why a server-side observation ended. */
-export type ObservationEndReason = 'deregistered' | 'reset' | 'timeout' | 'error-response' | 'replaced' | 'cancelled' | 'closed';
+export type ObservationEndReason =
+  'deregistered' | 'reset' | 'timeout' | 'error-response' | 'replaced' | 'cancelled' | 'closed';
 
 export interface ServerObservationEvents {
   cancel: [reason: ObservationEndReason];

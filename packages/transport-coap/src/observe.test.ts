@@ -19,7 +19,10 @@ afterEach(async () => {
 });
 
 /** A server whose /obs resource accepts observers; the observations and their end reasons are collected. */
-function observable(serverOptions = {}, clientOptions = {}): { pair: EndpointPair; observations: ServerObservation[]; ended: ObservationEndReason[]; calls: number[] } {
+function observable(
+  serverOptions = {},
+  clientOptions = {},
+): { pair: EndpointPair; observations: ServerObservation[]; ended: ObservationEndReason[]; calls: number[] } {
   const observations: ServerObservation[] = [];
   const ended: ObservationEndReason[] = [];
   const calls: number[] = [];
@@ -60,7 +63,11 @@ describe('server and client Observe (RFC 7641)', () => {
     expect(sequence).toHaveLength(3);
     expect(sequence[1]! - sequence[0]!).toBe(1);
     expect(sequence[2]! - sequence[1]!).toBe(1);
-    expect(sentMessages(p.serverSocket).map((m) => m.type)).toEqual([CoapType.ACK, CoapType.NON, CoapType.CON]);
+    expect(sentMessages(p.serverSocket).map((m) => m.type)).toEqual([
+      CoapType.ACK,
+      CoapType.NON,
+      CoapType.CON,
+    ]);
   });
 
   it('cancels actively with GET Observe=1 and the same token', async () => {
@@ -101,7 +108,9 @@ describe('server and client Observe (RFC 7641)', () => {
     const { pair: p, observations, ended } = observable();
     await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
     p.serverSocket.drop = () => true;
-    const result = observations[0]!.notify({ payload: 'v1', confirmable: true }).catch((error: unknown) => error);
+    const result = observations[0]!
+      .notify({ payload: 'v1', confirmable: true })
+      .catch((error: unknown) => error);
     await jest.advanceTimersByTimeAsync(62_000);
     expect(await result).toBeInstanceOf(CoapTimeoutError);
     expect(ended).toEqual(['timeout']);
@@ -117,7 +126,10 @@ describe('server and client Observe (RFC 7641)', () => {
     jest.setSystemTime(Date.now() + 24 * 60 * 60 * 1000);
     await server.notify({ payload: 'b' });
     await server.notify({ payload: 'c' });
-    const types = sentMessages(p.serverSocket).slice(1).filter((m) => m.code === CoapCode.CONTENT).map((m) => m.type);
+    const types = sentMessages(p.serverSocket)
+      .slice(1)
+      .filter((m) => m.code === CoapCode.CONTENT)
+      .map((m) => m.type);
     expect(types).toEqual([CoapType.NON, CoapType.CON, CoapType.NON]);
   });
 
@@ -194,9 +206,13 @@ describe('server and client Observe (RFC 7641)', () => {
     await iterator.next();
     const notification = (await iterator.next()).value!;
     expect(Buffer.from(notification.payload).equals(big)).toBe(true);
-    const continuation = sentMessages(p.clientSocket).filter((m) => m.code === CoapCode.GET).slice(1);
+    const continuation = sentMessages(p.clientSocket)
+      .filter((m) => m.code === CoapCode.GET)
+      .slice(1);
     expect(continuation.length).toBe(Math.ceil(1000 / 64) - 1);
-    expect(continuation.every((m) => getUintOption(m.options, CoapOptionNumber.OBSERVE) === undefined)).toBe(true);
+    expect(continuation.every((m) => getUintOption(m.options, CoapOptionNumber.OBSERVE) === undefined)).toBe(
+      true,
+    );
   });
 
   it('ends observations on close', async () => {

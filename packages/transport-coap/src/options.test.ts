@@ -21,7 +21,8 @@ describe('options', () => {
     expect([...encodeUint(11542)]).toEqual([0x2d, 0x16]);
     expect([...encodeUint(0xffffff)]).toEqual([0xff, 0xff, 0xff]);
     expect([...encodeUint(0xffffffff)]).toEqual([0xff, 0xff, 0xff, 0xff]);
-    for (const value of [0, 1, 255, 256, 65535, 65536, 2 ** 24, 2 ** 32 - 1]) expect(decodeUint(encodeUint(value))).toBe(value);
+    for (const value of [0, 1, 255, 256, 65535, 65536, 2 ** 24, 2 ** 32 - 1])
+      expect(decodeUint(encodeUint(value))).toBe(value);
   });
 
   it('classifies option numbers by their bits (RFC 7252 §5.4.6, Table 4)', () => {
@@ -43,7 +44,12 @@ describe('options', () => {
   });
 
   it('reads repeated string options and uints', () => {
-    const options = [stringOption(11, 'rd'), stringOption(11, 'abc'), uintOption(12, 40), { number: 17, value: new Uint8Array(5) }];
+    const options = [
+      stringOption(11, 'rd'),
+      stringOption(11, 'abc'),
+      uintOption(12, 40),
+      { number: 17, value: new Uint8Array(5) },
+    ];
     expect(getStringOptions(options, 11)).toEqual(['rd', 'abc']);
     expect(getUintOption(options, 12)).toBe(40);
     expect(getUintOption(options, 17)).toBeUndefined();

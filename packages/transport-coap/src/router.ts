@@ -28,7 +28,8 @@ export function createRouter(): CoapRouter {
     for (const route of routes) {
       if (!isPrefix(route.prefix, request.path)) continue;
       pathMatched = true;
-      if (route.methods === undefined || route.methods.includes(request.method)) return route.handler(request);
+      if (route.methods === undefined || route.methods.includes(request.method))
+        return route.handler(request);
     }
     return pathMatched ? METHOD_NOT_ALLOWED : NOT_FOUND;
   };

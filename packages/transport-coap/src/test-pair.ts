@@ -24,7 +24,12 @@ export function createEndpointPair(
   clientOptions: Partial<CoapEndpointOptions> = {},
 ): EndpointPair {
   const [serverSocket, clientSocket] = createMemorySocketPair();
-  const server = createCoapEndpoint({ socket: serverSocket, random: () => 0, ...(handler ? { handler } : {}), ...serverOptions });
+  const server = createCoapEndpoint({
+    socket: serverSocket,
+    random: () => 0,
+    ...(handler ? { handler } : {}),
+    ...serverOptions,
+  });
   const client = createCoapEndpoint({ socket: clientSocket, random: () => 0, ...clientOptions });
   return {
     serverSocket,

@@ -40,7 +40,10 @@ class UdpSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSo
     super();
     this.#socket = socket;
     socket.on('message', (data, info) => {
-      this.emit('message', { data, peer: { address: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' } });
+      this.emit('message', {
+        data,
+        peer: { address: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' },
+      });
     });
     // A UDP socket reports ICMP errors and the like here; losing them is fine for CoAP.
     socket.on('error', (error) => {

@@ -8,7 +8,8 @@ import { freeUdpPort, requireBinary, run, start, stop } from './peers.js';
 
 const CLIENT = 'coap-client-notls';
 const SERVER = 'coap-server-notls';
-const pattern = (size: number): Buffer => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+const pattern = (size: number): Buffer =>
+  Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 
 describe('libcoap coap-client-notls against our endpoint', () => {
   let endpoint: CoapEndpoint;
@@ -33,7 +34,11 @@ describe('libcoap coap-client-notls against our endpoint', () => {
         stored = Buffer.from(request.payload);
         return { code: CoapCode.CHANGED };
       })
-      .route('/echo', (request) => ({ code: CoapCode.CREATED, payload: `echo:${Buffer.from(request.payload).toString()}` }), ['POST'])
+      .route(
+        '/echo',
+        (request) => ({ code: CoapCode.CREATED, payload: `echo:${Buffer.from(request.payload).toString()}` }),
+        ['POST'],
+      )
       .route('/big', () => ({ code: CoapCode.CONTENT, payload: big }), ['GET'])
       .route('/obs', (request) => {
         if (request.observe === 0) {
@@ -43,7 +48,10 @@ describe('libcoap coap-client-notls against our endpoint', () => {
         }
         return { code: CoapCode.CONTENT, payload: 'v0' };
       });
-    endpoint = createCoapEndpoint({ socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }), handler: router.handle });
+    endpoint = createCoapEndpoint({
+      socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }),
+      handler: router.handle,
+    });
     url = `coap://127.0.0.1:${endpoint.address().port}`;
   });
 
@@ -114,7 +122,8 @@ describe('libcoap coap-client-notls against our endpoint', () => {
     }
     expect((await observer).toString()).toBe('v0v1v2v3');
     // libcoap deregisters (GET Observe=1) or rejects the next notification with Reset.
-    if (observation.active) await observation.notify({ payload: 'late', confirmable: true }).catch(() => undefined);
+    if (observation.active)
+      await observation.notify({ payload: 'late', confirmable: true }).catch(() => undefined);
     expect(observation.active).toBe(false);
     expect(['deregistered', 'reset']).toContain(ended[0]);
   });
@@ -151,29 +160,47 @@ describe('our endpoint against libcoap coap-server-notls', () => {
   });
 
   it('GET /.well-known/core returns link-format', async () => {
-    const response = await endpoint.request({ peer, method: 'GET', path: '/.well-known/core' }, { timeout: 5000 });
+    const response = await endpoint.request(
+      { peer, method: 'GET', path: '/.well-known/core' },
+      { timeout: 5000 },
+    );
     expect(response.code).toBe(CoapCode.CONTENT);
     expect(response.contentFormat).toBe(40);
     expect(Buffer.from(response.payload).toString()).toContain('</time>');
   });
 
   it('GET an unknown resource gives 4.04', async () => {
-    const response = await endpoint.request({ peer, method: 'GET', path: '/nothing/here' }, { timeout: 5000 });
+    const response = await endpoint.request(
+      { peer, method: 'GET', path: '/nothing/here' },
+      { timeout: 5000 },
+    );
     expect(response.code).toBe(CoapCode.NOT_FOUND);
   });
 
   it('PUT then GET /example_data, small and block-wise in both directions', async () => {
-    const put = await endpoint.request({ peer, method: 'PUT', path: '/example_data', payload: 'small', contentFormat: 0 }, { timeout: 5000 });
+    const put = await endpoint.request(
+      { peer, method: 'PUT', path: '/example_data', payload: 'small', contentFormat: 0 },
+      { timeout: 5000 },
+    );
     expect(put.code >> 5).toBe(2);
     const get = await endpoint.request({ peer, method: 'GET', path: '/example_data' }, { timeout: 5000 });
     expect(Buffer.from(get.payload).toString()).toBe('small');
 
     const body = pattern(3000);
-    const bigPut = await endpoint.request({ peer, method: 'PUT', path: '/example_data', payload: body, blockSize: 64 }, { timeout: 20_000 });
+    const bigPut = await endpoint.request(
+      { peer, method: 'PUT', path: '/example_data', payload: body, blockSize: 64 },
+      { timeout: 20_000 },
+    );
     expect(bigPut.code >> 5).toBe(2);
-    const bigGet = await endpoint.request({ peer, method: 'GET', path: '/example_data', blockSize: 64 }, { timeout: 20_000 });
+    const bigGet = await endpoint.request(
+      { peer, method: 'GET', path: '/example_data', blockSize: 64 },
+      { timeout: 20_000 },
+    );
     expect(Buffer.from(bigGet.payload).equals(body)).toBe(true);
-    const bigGetDefault = await endpoint.request({ peer, method: 'GET', path: '/example_data' }, { timeout: 20_000 });
+    const bigGetDefault = await endpoint.request(
+      { peer, method: 'GET', path: '/example_data' },
+      { timeout: 20_000 },
+    );
     expect(Buffer.from(bigGetDefault.payload).equals(body)).toBe(true);
   });
 

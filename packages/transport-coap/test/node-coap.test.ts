@@ -1,4 +1,4 @@
-import { Agent, createServer } from 'coap';
+import { Agent, createServer, globalAgent, globalAgentIPv6 } from 'coap';
 import type { IncomingMessage, OutgoingMessage, Server } from 'coap';
 import { CoapCode, createCoapEndpoint, createUdpSocket } from '../src/index.js';
 import type { CoapEndpoint, ServerObservation } from '../src/index.js';
@@ -20,7 +20,10 @@ describe('node-coap (the `coap` package) as a second peer', () => {
           return { code: CoapCode.CONTENT, payload: 'n0' };
         }
         if (request.path[0] === 'big') return { code: CoapCode.CONTENT, payload: Buffer.alloc(3000, 0x61) };
-        return { code: CoapCode.CONTENT, payload: `${request.method} /${request.path.join('/')} ${Buffer.from(request.payload).toString()}` };
+        return {
+          code: CoapCode.CONTENT,
+          payload: `${request.method} /${request.path.join('/')} ${Buffer.from(request.payload).toString()}`,
+        };
       },
     });
     serverPort = await freeUdpPort();
@@ -44,6 +47,9 @@ describe('node-coap (the `coap` package) as a second peer', () => {
 
   afterAll(async () => {
     agent?.close();
+    // node-coap opens its global agents' sockets on import.
+    globalAgent.close();
+    globalAgentIPv6.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await endpoint?.close();
   });
@@ -72,7 +78,12 @@ describe('node-coap (the `coap` package) as a second peer', () => {
   });
 
   it('node-coap observes our endpoint', async () => {
-    const request = agent.request({ hostname: '127.0.0.1', port: endpoint.address().port, pathname: '/obs', observe: true });
+    const request = agent.request({
+      hostname: '127.0.0.1',
+      port: endpoint.address().port,
+      pathname: '/obs',
+      observe: true,
+    });
     const values: string[] = [];
     const done = new Promise<void>((resolve) => {
       request.on('response', (stream: NodeJS.ReadableStream & { close(): void }) => {
@@ -98,7 +109,10 @@ describe('node-coap (the `coap` package) as a second peer', () => {
     const get = await endpoint.request({ peer, method: 'GET', path: '/x/y' }, { timeout: 5000 });
     expect(get.code).toBe(CoapCode.CONTENT);
     expect(Buffer.from(get.payload).toString()).toBe('GET /x/y ');
-    const put = await endpoint.request({ peer, method: 'PUT', path: '/z', payload: 'data' }, { timeout: 5000 });
+    const put = await endpoint.request(
+      { peer, method: 'PUT', path: '/z', payload: 'data' },
+      { timeout: 5000 },
+    );
     expect(Buffer.from(put.payload).toString()).toBe('PUT /z data');
   });
 

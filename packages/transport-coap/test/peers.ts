@@ -6,7 +6,9 @@ import { createSocket } from 'node:dgram';
 export function requireBinary(name: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   if (found.status !== 0) {
-    throw new Error(`${name} is not on PATH: install libcoap3-bin (apt-get install -y libcoap3-bin) to run the interop tests`);
+    throw new Error(
+      `${name} is not on PATH: install libcoap3-bin (apt-get install -y libcoap3-bin) to run the interop tests`,
+    );
   }
 }
 
