@@ -38,7 +38,7 @@ function mutate(seed: Uint8Array, rnd: (n: number) => number): Uint8Array {
     for (let i = 0; i < out.length; i++) out[i] = rnd(256);
     return out;
   }
-  let out = Uint8Array.from(seed);
+  let out: Uint8Array = Uint8Array.from(seed);
   const edits = 1 + rnd(4);
   for (let e = 0; e < edits; e++) {
     const at = rnd(out.length + 1);
