@@ -1,4 +1,13 @@
-import { DecodeError, EncodeError, multipleResource, objectInstance, objectNode, parsePath, resourceInstance, singleResource } from '@lwm2m/core';
+import {
+  DecodeError,
+  EncodeError,
+  multipleResource,
+  objectInstance,
+  objectNode,
+  parsePath,
+  resourceInstance,
+  singleResource,
+} from '@lwm2m/core';
 import type { Lwm2mNode, Lwm2mPath, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { jsonFormat } from './lwm2m-json.js';
@@ -8,8 +17,10 @@ import type { TimestampedNodes } from './types.js';
 const context = createTestContext();
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const encode = (node: Lwm2mNode, path: string): string => text(jsonFormat.encode(node, parsePath(path), context));
-const decode = (json: string, path: string): Lwm2mNode => jsonFormat.decode(utf8(json), parsePath(path), context);
+const encode = (node: Lwm2mNode, path: string): string =>
+  text(jsonFormat.encode(node, parsePath(path), context));
+const decode = (json: string, path: string): Lwm2mNode =>
+  jsonFormat.decode(utf8(json), parsePath(path), context);
 
 function deviceInstance(): Lwm2mNode {
   const resources: ResourceNode[] = [
@@ -47,7 +58,10 @@ const DEVICE_JSON =
   '{"n":"9","v":100},{"n":"10","v":15},{"n":"11/0","v":0},{"n":"13","v":1367491215},' +
   '{"n":"14","sv":"+02:00"},{"n":"16","sv":"U"}]}';
 
-const timed = (time: number, path: string, node: Lwm2mNode): TimestampedNodes => ({ time, nodes: new Map([[path, node]]) });
+const timed = (time: number, path: string, node: Lwm2mNode): TimestampedNodes => ({
+  time,
+  nodes: new Map([[path, node]]),
+});
 
 describe('LwM2M JSON golden vectors', () => {
   test('Device instance (Leshan json_encode_device_object_instance)', () => {
@@ -65,9 +79,13 @@ describe('LwM2M JSON golden vectors', () => {
       [1, 5000],
     ]);
     expect(encode(multiple, '/3/0/7')).toBe('{"bn":"/3/0/7/","e":[{"n":"0","v":3800},{"n":"1","v":5000}]}');
-    expect(decode('{"bn":"/3/0/7/","e":[{"n":"0","v":3800},{"n":"1","v":5000}]}', '/3/0/7')).toEqual(multiple);
+    expect(decode('{"bn":"/3/0/7/","e":[{"n":"0","v":3800},{"n":"1","v":5000}]}', '/3/0/7')).toEqual(
+      multiple,
+    );
     expect(decode('{"bn":"/3/0/7/","e":[]}', '/3/0/7')).toEqual(multipleResource(7, 'integer', []));
-    expect(encode(resourceInstance(1, 'integer', 5000), '/3/0/7/1')).toBe('{"bn":"/3/0/7/1","e":[{"v":5000}]}');
+    expect(encode(resourceInstance(1, 'integer', 5000), '/3/0/7/1')).toBe(
+      '{"bn":"/3/0/7/1","e":[{"v":5000}]}',
+    );
   });
 
   test('every value field: sv, v, bv, ov, opaque as base64 in sv', () => {
@@ -110,7 +128,11 @@ describe('LwM2M JSON golden vectors', () => {
   test('timestamped instances and objects (Leshan json_encode_timestamped_instances / _Object)', () => {
     const instances = [
       timed(110, '/1024/0', objectInstance(0, [singleResource(1, 'float', 22.9)])),
-      timed(120, '/1024/0', objectInstance(0, [singleResource(0, 'string', 'a string'), singleResource(1, 'float', 22.4)])),
+      timed(
+        120,
+        '/1024/0',
+        objectInstance(0, [singleResource(0, 'string', 'a string'), singleResource(1, 'float', 22.4)]),
+      ),
       timed(130, '/1024/0', objectInstance(0, [singleResource(1, 'float', 24.1)])),
     ];
     const json =
@@ -143,7 +165,9 @@ describe('LwM2M JSON golden vectors', () => {
     expect(decode('{"e":[{"n":"/3/0/0","sv":"a"},{"n":"3/0/9","v":5}]}', '/3/0')).toEqual(
       objectInstance(0, [singleResource(0, 'string', 'a'), singleResource(9, 'integer', 5)]),
     );
-    expect(decode('{"bn":"/3/0/9","e":[{"v":5,"x":1}],"ver":1}', '/3/0/9')).toEqual(singleResource(9, 'integer', 5));
+    expect(decode('{"bn":"/3/0/9","e":[{"v":5,"x":1}],"ver":1}', '/3/0/9')).toEqual(
+      singleResource(9, 'integer', 5),
+    );
   });
 
   test('encoding failures are EncodeErrors', () => {
@@ -151,7 +175,9 @@ describe('LwM2M JSON golden vectors', () => {
     expect(() => encode(singleResource(0, 'string', 'x'), '/')).toThrow(EncodeError);
     const out = timed(500, '/3/0/9', singleResource(9, 'integer', 1));
     expect(() => jsonFormat.encodeTimestamped([out], [3, 1], context)).toThrow(/not below/);
-    expect(() => jsonFormat.encodeTimestamped([{ ...out, time: Number.NaN }], [3, 0, 9], context)).toThrow(/not finite/);
+    expect(() => jsonFormat.encodeTimestamped([{ ...out, time: Number.NaN }], [3, 0, 9], context)).toThrow(
+      /not finite/,
+    );
   });
 });
 
@@ -176,9 +202,9 @@ describe('LwM2M JSON bad input', () => {
 
   test('entry limit', () => {
     const small = createTestContext({ maxEntries: 1 });
-    expect(() => jsonFormat.decode(utf8('{"bn":"/3/0/","e":[{"n":"0","sv":"a"},{"n":"1","sv":"b"}]}'), [3, 0], small)).toThrow(
-      /exceed the limit of 1/,
-    );
+    expect(() =>
+      jsonFormat.decode(utf8('{"bn":"/3/0/","e":[{"n":"0","sv":"a"},{"n":"1","sv":"b"}]}'), [3, 0], small),
+    ).toThrow(/exceed the limit of 1/);
   });
 
   test('arbitrary bytes and mutated payloads fail only with DecodeError', () => {

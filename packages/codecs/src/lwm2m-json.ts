@@ -28,7 +28,12 @@ import type { CodecContext, FlatEntry, NodeFormat, TimestampedFormat, Timestampe
 import { checkValue, timeToSeconds, valueToText } from './value-types.js';
 
 const FORMAT = ContentFormat.JSON;
-const LEVELS: ReadonlySet<PathLevel> = new Set<PathLevel>(['object', 'objectInstance', 'resource', 'resourceInstance']);
+const LEVELS: ReadonlySet<PathLevel> = new Set<PathLevel>([
+  'object',
+  'objectInstance',
+  'resource',
+  'resourceInstance',
+]);
 
 /** LwM2M JSON entry fields and the SenML fields they stand for. */
 const ENTRY_FIELDS: ReadonlyMap<string, string> = new Map([
@@ -52,7 +57,9 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
   const entries: JsonValue | undefined = json.get('e');
   if (!Array.isArray(entries)) throw decodeError('an LwM2M JSON payload needs an "e" array');
   if (entries.length > context.limits.maxEntries) {
-    throw decodeError(`${entries.length} LwM2M JSON entries exceed the limit of ${context.limits.maxEntries}`);
+    throw decodeError(
+      `${entries.length} LwM2M JSON entries exceed the limit of ${context.limits.maxEntries}`,
+    );
   }
   const bn = json.get('bn');
   const bt = json.get('bt');
@@ -75,7 +82,10 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
 }
 
 function decodeEntries(payload: Uint8Array, context: CodecContext): FlatEntry[] {
-  return recordsToEntries(readRecords(payload, context), context.registry, { format: FORMAT, opaqueAsText: true });
+  return recordsToEntries(readRecords(payload, context), context.registry, {
+    format: FORMAT,
+    opaqueAsText: true,
+  });
 }
 
 /** The `"field":value` text of a typed value. */
@@ -121,11 +131,14 @@ function writePayload(entries: readonly FlatEntry[], path: Lwm2mPath): Uint8Arra
 function timestampedEntries(data: readonly TimestampedNodes[], path: Lwm2mPath): FlatEntry[] {
   const out: FlatEntry[] = [];
   for (const { time, nodes } of data) {
-    if (time !== undefined && !Number.isFinite(time)) throw new EncodeError(`time ${time} is not finite`, { format: FORMAT });
+    if (time !== undefined && !Number.isFinite(time))
+      throw new EncodeError(`time ${time} is not finite`, { format: FORMAT });
     for (const [key, node] of nodes) {
       const nodePath = compositeKeyPath(key, FORMAT);
-      if (!isPathPrefix(path, nodePath)) throw new EncodeError(`node at ${key} is not below the target path`, { format: FORMAT });
-      for (const e of nodeToEntriesChecked(node, nodePath, FORMAT)) out.push(time === undefined ? e : { ...e, time });
+      if (!isPathPrefix(path, nodePath))
+        throw new EncodeError(`node at ${key} is not below the target path`, { format: FORMAT });
+      for (const e of nodeToEntriesChecked(node, nodePath, FORMAT))
+        out.push(time === undefined ? e : { ...e, time });
     }
   }
   return out;

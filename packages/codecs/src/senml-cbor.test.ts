@@ -1,4 +1,12 @@
-import { DecodeError, multipleResource, objectInstance, objectNode, parsePath, resourceInstance, singleResource } from '@lwm2m/core';
+import {
+  DecodeError,
+  multipleResource,
+  objectInstance,
+  objectNode,
+  parsePath,
+  resourceInstance,
+  singleResource,
+} from '@lwm2m/core';
 import type { Lwm2mNode, Lwm2mPath, ObjectInstanceNode, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { senmlCborFormat } from './senml-cbor.js';
@@ -7,7 +15,8 @@ import { createTestContext } from './test-fixtures.js';
 const context = createTestContext();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
-const decode = (h: string, path: string): Lwm2mNode => senmlCborFormat.decode(bytes(h), parsePath(path), context);
+const decode = (h: string, path: string): Lwm2mNode =>
+  senmlCborFormat.decode(bytes(h), parsePath(path), context);
 
 function deviceInstance(): Lwm2mNode {
   const resources: ResourceNode[] = [
@@ -60,7 +69,9 @@ describe('SenML CBOR golden vectors', () => {
 
   test('single resource and path list (TS Core Tables 7.4.4-5/6; Wakaama tests 4 and 5)', () => {
     const single = '81a221662f332f302f3003744f70656e204d6f62696c6520416c6c69616e6365';
-    expect(hex(senmlCborFormat.encode(singleResource(0, 'string', 'Open Mobile Alliance'), [3, 0, 0], context))).toBe(single);
+    expect(
+      hex(senmlCborFormat.encode(singleResource(0, 'string', 'Open Mobile Alliance'), [3, 0, 0], context)),
+    ).toBe(single);
     const paths = '83a100662f332f302f30a100662f332f302f39a100662f312f302f31';
     const list: Lwm2mPath[] = [
       [3, 0, 0],
@@ -75,7 +86,13 @@ describe('SenML CBOR golden vectors', () => {
     const payload =
       '83a200662f332f302f3003744f70656e204d6f62696c6520416c6c69616e6365a200662f332f302f390218' +
       '5fa200662f312f302f31021a00015180';
-    expect(senmlCborFormat.decodeComposite(bytes(payload), context, [[3, 0, 0], [3, 0, 9], [1, 0, 1]])).toEqual(
+    expect(
+      senmlCborFormat.decodeComposite(bytes(payload), context, [
+        [3, 0, 0],
+        [3, 0, 9],
+        [1, 0, 1],
+      ]),
+    ).toEqual(
       new Map<string, Lwm2mNode>([
         ['/3/0/0', singleResource(0, 'string', 'Open Mobile Alliance')],
         ['/3/0/9', singleResource(9, 'integer', 95)],
@@ -87,10 +104,14 @@ describe('SenML CBOR golden vectors', () => {
   test('object links under the text key "vlo" (TS Core Table 7.4.4-4; Wakaama test 3)', () => {
     const decoded = senmlCborFormat.decodeComposite(bytes(fixedTable4()), context);
     expect(decoded.get('/65/0/0/0')).toEqual(resourceInstance(0, 'objlnk', { objectId: 66, instanceId: 0 }));
-    expect(decoded.get('/66/1/2')).toEqual(singleResource(2, 'objlnk', { objectId: 65535, instanceId: 65535 }));
+    expect(decoded.get('/66/1/2')).toEqual(
+      singleResource(2, 'objlnk', { objectId: 65535, instanceId: 65535 }),
+    );
     expect(decoded.size).toBe(12);
     const link = multipleResource(0, 'objlnk', [[0, { objectId: 66, instanceId: 0 }]]);
-    expect(hex(senmlCborFormat.encode(link, [65, 0, 0], context))).toBe('81a321682f36352f302f302f00613063766c6f6436363a30');
+    expect(hex(senmlCborFormat.encode(link, [65, 0, 0], context))).toBe(
+      '81a321682f36352f302f302f00613063766c6f6436363a30',
+    );
   });
 
   test('Wakaama test 10: fields in any order, re-encoded as Wakaama expects (10d, 10e)', () => {
@@ -98,7 +119,8 @@ describe('SenML CBOR golden vectors', () => {
       '84a4006131021904d221662f31322f302f221a0012d687a200613302fb404c64fdf3b645a2a20063322f3002fb3fcd70a3d70a3d71' +
       'a20063322f3102fbc04a0013a92a3055';
     const expectD =
-      '84a321662f31322f302f00613102' + '1904d2a200613302fb404c64fdf3b645a2a20063322f3002fb3fcd70a3d70a3d71a20063322f3102fbc04a0013a92a3055';
+      '84a321662f31322f302f00613102' +
+      '1904d2a200613302fb404c64fdf3b645a2a20063322f3002fb3fcd70a3d70a3d71a20063322f3102fbc04a0013a92a3055';
     const instance = decode(input, '/12/0') as ObjectInstanceNode;
     expect(hex(senmlCborFormat.encode(instance, [12, 0], context))).toBe(expectD);
     expect(hex(senmlCborFormat.encode(instance.resources.get(3) as ResourceNode, [12, 0, 3], context))).toBe(
@@ -140,7 +162,10 @@ describe('SenML CBOR golden vectors', () => {
     ]);
     // We write the same records with plain integer times.
     const data = [
-      { time: 500000004, nodes: new Map<string, Lwm2mNode>([['/0/0/0', singleResource(0, 'string', 'SampleString')]]) },
+      {
+        time: 500000004,
+        nodes: new Map<string, Lwm2mNode>([['/0/0/0', singleResource(0, 'string', 'SampleString')]]),
+      },
     ];
     expect(hex(senmlCborFormat.encodeTimestamped(data, [], context))).toBe(
       '81a321662f302f302f30221a1dcd6504036c53616d706c65537472696e67',
@@ -148,14 +173,23 @@ describe('SenML CBOR golden vectors', () => {
   });
 
   test('numbers of every width and encoding', () => {
-    const at = (path: string, value: string): Lwm2mNode => decode(`81a2216${(path.length).toString(16)}${Buffer.from(path).toString('hex')}02${value}`, path);
+    const at = (path: string, value: string): Lwm2mNode =>
+      decode(`81a2216${path.length.toString(16)}${Buffer.from(path).toString('hex')}02${value}`, path);
     // 64-bit integers, major types 0 and 1.
-    expect(at('/10241/0/1', '1b7fffffffffffffff')).toEqual(singleResource(1, 'integer', 9223372036854775807n));
-    expect(at('/10241/0/1', '3b7fffffffffffffff')).toEqual(singleResource(1, 'integer', -9223372036854775808n));
-    expect(at('/10241/0/2', '1bffffffffffffffff')).toEqual(singleResource(2, 'unsigned', 18446744073709551615n));
+    expect(at('/10241/0/1', '1b7fffffffffffffff')).toEqual(
+      singleResource(1, 'integer', 9223372036854775807n),
+    );
+    expect(at('/10241/0/1', '3b7fffffffffffffff')).toEqual(
+      singleResource(1, 'integer', -9223372036854775808n),
+    );
+    expect(at('/10241/0/2', '1bffffffffffffffff')).toEqual(
+      singleResource(2, 'unsigned', 18446744073709551615n),
+    );
     expect(at('/10241/0/1', '1b0000000000000005')).toEqual(singleResource(1, 'integer', 5));
     // A bignum (tag 2) that fits uint64, and one that does not.
-    expect(at('/10241/0/2', 'c248ffffffffffffffff')).toEqual(singleResource(2, 'unsigned', 18446744073709551615n));
+    expect(at('/10241/0/2', 'c248ffffffffffffffff')).toEqual(
+      singleResource(2, 'unsigned', 18446744073709551615n),
+    );
     expect(() => at('/10241/0/2', 'c249010000000000000000')).toThrow(/out of range/);
     // Half, single and double floats; a decimal fraction 4([-2, 27315]) (RFC 8949 §3.4.4).
     expect(at('/10241/0/3', 'f93e00')).toEqual(singleResource(3, 'float', 1.5));
@@ -165,12 +199,14 @@ describe('SenML CBOR golden vectors', () => {
     expect(hex(senmlCborFormat.encode(singleResource(1, 'integer', 2 ** 40), [10241, 0, 1], context))).toBe(
       '81a2216a2f31303234312f302f31021b0000010000000000',
     );
-    expect(hex(senmlCborFormat.encode(singleResource(1, 'integer', -(2 ** 40)), [10241, 0, 1], context))).toBe(
-      '81a2216a2f31303234312f302f31023b000000ffffffffff',
-    );
+    expect(
+      hex(senmlCborFormat.encode(singleResource(1, 'integer', -(2 ** 40)), [10241, 0, 1], context)),
+    ).toBe('81a2216a2f31303234312f302f31023b000000ffffffffff');
     // NaN has a CBOR form.
     const nan = senmlCborFormat.encode(singleResource(3, 'float', Number.NaN), [10241, 0, 3], context);
-    expect(senmlCborFormat.decode(nan, [10241, 0, 3], context)).toEqual(singleResource(3, 'float', Number.NaN));
+    expect(senmlCborFormat.decode(nan, [10241, 0, 3], context)).toEqual(
+      singleResource(3, 'float', Number.NaN),
+    );
     // Limitation: cbor-x writes the integral float -0 as the integer 0.
     expect(hex(senmlCborFormat.encode(singleResource(3, 'float', -0), [10241, 0, 3], context))).toBe(
       '81a2216a2f31303234312f302f330200',
@@ -179,7 +215,9 @@ describe('SenML CBOR golden vectors', () => {
 
   test('text keys for the named fields are read too', () => {
     // [{"bn": "/3/0/", "n": "9", "v": 5}]
-    expect(decode('81a362626e652f332f302f616e61396176' + '05', '/3/0')).toEqual(objectInstance(0, [singleResource(9, 'integer', 5)]));
+    expect(decode('81a362626e652f332f302f616e61396176' + '05', '/3/0')).toEqual(
+      objectInstance(0, [singleResource(9, 'integer', 5)]),
+    );
   });
 
   test('object, resource instance and empty payloads', () => {

@@ -36,9 +36,12 @@ function decodeCbor(payload: Uint8Array): unknown {
 
 function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
   const cbor = decodeCbor(payload);
-  if (!Array.isArray(cbor)) throw new DecodeError('a SenML CBOR payload must be an array of records', { format: FORMAT });
+  if (!Array.isArray(cbor))
+    throw new DecodeError('a SenML CBOR payload must be an array of records', { format: FORMAT });
   if (cbor.length > context.limits.maxEntries) {
-    throw new DecodeError(`${cbor.length} SenML records exceed the limit of ${context.limits.maxEntries}`, { format: FORMAT });
+    throw new DecodeError(`${cbor.length} SenML records exceed the limit of ${context.limits.maxEntries}`, {
+      format: FORMAT,
+    });
   }
   const records: SenmlRecord[] = new Array<SenmlRecord>(cbor.length);
   for (let i = 0; i < cbor.length; i++) {
@@ -52,7 +55,9 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
       } else if (typeof key === 'string') {
         setRecordField(record, key, value, FORMAT);
       } else {
-        throw new DecodeError(`SenML record ${i} has a key that is neither a label nor text`, { format: FORMAT });
+        throw new DecodeError(`SenML record ${i} has a key that is neither a label nor text`, {
+          format: FORMAT,
+        });
       }
     }
     records[i] = record;
@@ -90,4 +95,8 @@ function writeRecords(records: readonly SenmlRecord[]): Uint8Array {
   return new Uint8Array(encoder.encode(items));
 }
 
-export const senmlCborFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(FORMAT, readRecords, writeRecords);
+export const senmlCborFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(
+  FORMAT,
+  readRecords,
+  writeRecords,
+);

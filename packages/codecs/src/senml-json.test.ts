@@ -1,4 +1,13 @@
-import { DecodeError, isLwm2mError, multipleResource, objectInstance, objectNode, parsePath, resourceInstance, singleResource } from '@lwm2m/core';
+import {
+  DecodeError,
+  isLwm2mError,
+  multipleResource,
+  objectInstance,
+  objectNode,
+  parsePath,
+  resourceInstance,
+  singleResource,
+} from '@lwm2m/core';
 import type { Lwm2mNode, Lwm2mPath, ObjectNode, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { parseJson, senmlJsonFormat } from './senml-json.js';
@@ -8,8 +17,10 @@ import { DEFAULT_DECODE_LIMITS } from './types.js';
 const context = createTestContext();
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const encode = (node: Lwm2mNode, path: string): string => text(senmlJsonFormat.encode(node, parsePath(path), context));
-const decode = (json: string, path: string): Lwm2mNode => senmlJsonFormat.decode(utf8(json), parsePath(path), context);
+const encode = (node: Lwm2mNode, path: string): string =>
+  text(senmlJsonFormat.encode(node, parsePath(path), context));
+const decode = (json: string, path: string): Lwm2mNode =>
+  senmlJsonFormat.decode(utf8(json), parsePath(path), context);
 
 /** Device object instance of LwM2M TS Core Table 7.4.4-2 (also Leshan's device test data). */
 function deviceInstance(): Lwm2mNode {
@@ -86,7 +97,9 @@ describe('SenML JSON golden vectors', () => {
     expect(decode('[{"bn":"/10241/0/5","vd":"+/8="}]', '/10241/0/5')).toEqual(
       singleResource(5, 'opaque', new Uint8Array([0xfb, 0xff])),
     );
-    expect(decode('[{"bn":"/10241/0/5","vd":""}]', '/10241/0/5')).toEqual(singleResource(5, 'opaque', new Uint8Array(0)));
+    expect(decode('[{"bn":"/10241/0/5","vd":""}]', '/10241/0/5')).toEqual(
+      singleResource(5, 'opaque', new Uint8Array(0)),
+    );
     expect(() => decode('[{"bn":"/10241/0/5","vd":"A"}]', '/10241/0/5')).toThrow(DecodeError);
     expect(() => decode('[{"bn":"/10241/0/5","vd":"A*=="}]', '/10241/0/5')).toThrow(DecodeError);
   });
@@ -94,7 +107,9 @@ describe('SenML JSON golden vectors', () => {
   test('Read-Composite request and response (TS Core Tables 7.4.4-6/7; Leshan)', () => {
     const paths = ['/3/0/0', '/3/0/9', '/1/0/1'].map(parsePath);
     expect(text(senmlJsonFormat.encodePaths(paths))).toBe('[{"n":"/3/0/0"},{"n":"/3/0/9"},{"n":"/1/0/1"}]');
-    expect(senmlJsonFormat.decodePaths(utf8('[{"n":"/3/0/0"},{"n":"/3/0/9"},{"n":"/1/0/1"}]'), context)).toEqual(paths);
+    expect(
+      senmlJsonFormat.decodePaths(utf8('[{"n":"/3/0/0"},{"n":"/3/0/9"},{"n":"/1/0/1"}]'), context),
+    ).toEqual(paths);
 
     const nodes = new Map<string, Lwm2mNode>([
       ['/3/0/0', singleResource(0, 'string', 'Open Mobile Alliance')],
@@ -104,17 +119,26 @@ describe('SenML JSON golden vectors', () => {
     expect(text(senmlJsonFormat.encodeComposite(nodes, context))).toBe(
       '[{"bn":"/3/0/0","vs":"Open Mobile Alliance"},{"bn":"/3/0/9","v":95},{"bn":"/1/0/1","v":86400}]',
     );
-    const table7 = '[{"n":"/3/0/0", "vs":"Open Mobile Alliance"},{"n" :"/3/0/9", "v":95},{"n":"/1/0/1", "v":86400}]';
+    const table7 =
+      '[{"n":"/3/0/0", "vs":"Open Mobile Alliance"},{"n" :"/3/0/9", "v":95},{"n":"/1/0/1", "v":86400}]';
     expect(senmlJsonFormat.decodeComposite(utf8(table7), context, paths)).toEqual(nodes);
     expect(senmlJsonFormat.decodeComposite(utf8(table7), context)).toEqual(nodes);
     // Grouped under a coarser requested path.
     expect(senmlJsonFormat.decodeComposite(utf8(table7), context, [[3, 0], [1]])).toEqual(
       new Map<string, Lwm2mNode>([
-        ['/3/0', objectInstance(0, [singleResource(0, 'string', 'Open Mobile Alliance'), singleResource(9, 'integer', 95)])],
+        [
+          '/3/0',
+          objectInstance(0, [
+            singleResource(0, 'string', 'Open Mobile Alliance'),
+            singleResource(9, 'integer', 95),
+          ]),
+        ],
         ['/1', objectNode(1, [objectInstance(0, [singleResource(1, 'integer', 86400)])])],
       ]),
     );
-    expect(() => senmlJsonFormat.decodeComposite(utf8(table7), context, [[3, 0]])).toThrow(/outside the requested paths/);
+    expect(() => senmlJsonFormat.decodeComposite(utf8(table7), context, [[3, 0]])).toThrow(
+      /outside the requested paths/,
+    );
     // The root path groups by object.
     expect([...senmlJsonFormat.decodeComposite(utf8(table7), context, [[]]).keys()]).toEqual(['/3', '/1']);
   });
@@ -124,7 +148,10 @@ describe('SenML JSON golden vectors', () => {
       ['/4/0/0', singleResource(0, 'integer', 45)],
       ['/4/0/1', singleResource(1, 'integer', 30)],
       ['/4/0/2', singleResource(2, 'integer', 100)],
-      ['/6/0', objectInstance(0, [singleResource(0, 'float', 43.918998), singleResource(1, 'float', 2.351149)])],
+      [
+        '/6/0',
+        objectInstance(0, [singleResource(0, 'float', 43.918998), singleResource(1, 'float', 2.351149)]),
+      ],
     ]);
     expect(text(senmlJsonFormat.encodeComposite(nodes, context))).toBe(
       '[{"bn":"/4/0/0","v":45},{"bn":"/4/0/1","v":30},{"bn":"/4/0/2","v":100},' +
@@ -133,7 +160,8 @@ describe('SenML JSON golden vectors', () => {
   });
 
   test('Write-Composite with booleans across objects (TS Core Table 7.4.4-8)', () => {
-    const json = '[{"n":"/3311/0/5850", "vb":false},{"n":"/3311/1/5850", "vb":false},{"n":"/3311/2/5851", "v":20},{"n":"/3308/0/5900", "v":18}]';
+    const json =
+      '[{"n":"/3311/0/5850", "vb":false},{"n":"/3311/1/5850", "vb":false},{"n":"/3311/2/5851", "v":20},{"n":"/3308/0/5900", "v":18}]';
     expect(senmlJsonFormat.decodeComposite(utf8(json), context)).toEqual(
       new Map<string, Lwm2mNode>([
         ['/3311/0/5850', singleResource(5850, 'boolean', false)],
@@ -165,7 +193,12 @@ describe('SenML JSON golden vectors', () => {
     );
     expect((decoded.get('/66') as ObjectNode).instances.size).toBe(2);
     expect(decoded.get('/67')).toEqual(
-      objectNode(67, [objectInstance(0, [singleResource(0, 'string', '85.76.76.84'), singleResource(1, 'string', '85.76.255.255')])]),
+      objectNode(67, [
+        objectInstance(0, [
+          singleResource(0, 'string', '85.76.76.84'),
+          singleResource(1, 'string', '85.76.255.255'),
+        ]),
+      ]),
     );
   });
 
@@ -176,7 +209,11 @@ describe('SenML JSON golden vectors', () => {
     try {
       const data = senmlJsonFormat.decodeTimestamped(utf8(json), [72], context);
       // bt is below 2^28, so bt + t counts from now (RFC 8428 §4.5.3).
-      expect(data.map((d) => d.time)).toEqual([1_600_000_000 + 25462629, 1_600_000_000 + 25462604, 1_600_000_000 + 25462584]);
+      expect(data.map((d) => d.time)).toEqual([
+        1_600_000_000 + 25462629,
+        1_600_000_000 + 25462604,
+        1_600_000_000 + 25462584,
+      ]);
       expect(data.map((d) => d.nodes.get('/72'))).toEqual(
         [22.4, 22.9, 24.1].map((v) => objectNode(72, [objectInstance(1, [singleResource(2, 'float', v)])])),
       );
@@ -191,21 +228,33 @@ describe('SenML JSON golden vectors', () => {
     const path = parsePath('/1024/0/1');
     const data = [268_500_000, 268_500_010, 268_500_020].map((time, i) => ({
       time,
-      nodes: new Map<string, Lwm2mNode>([['/1024/0/1', singleResource(1, 'float', [22.9, 22.4, 24.1][i] as number)]]),
+      nodes: new Map<string, Lwm2mNode>([
+        ['/1024/0/1', singleResource(1, 'float', [22.9, 22.4, 24.1][i] as number)],
+      ]),
     }));
     expect(text(senmlJsonFormat.encodeTimestamped(data, path, context))).toBe(
       '[{"bn":"/1024/0/1","bt":268500000,"v":22.9},{"bn":"/1024/0/1","bt":268500010,"v":22.4},{"bn":"/1024/0/1","bt":268500020,"v":24.1}]',
     );
-    expect(senmlJsonFormat.decodeTimestamped(senmlJsonFormat.encodeTimestamped(data, path, context), path, context)).toEqual(
-      data,
-    );
+    expect(
+      senmlJsonFormat.decodeTimestamped(
+        senmlJsonFormat.encodeTimestamped(data, path, context),
+        path,
+        context,
+      ),
+    ).toEqual(data);
 
     const send = [
-      { time: 500_000_001, nodes: new Map<string, Lwm2mNode>([['/0/0/0', singleResource(0, 'string', 'TestString')]]) },
+      {
+        time: 500_000_001,
+        nodes: new Map<string, Lwm2mNode>([['/0/0/0', singleResource(0, 'string', 'TestString')]]),
+      },
       {
         time: 500_000_002,
         nodes: new Map<string, Lwm2mNode>([
-          ['/0/1', objectInstance(1, [singleResource(1, 'boolean', true), singleResource(2, 'integer', 123)])],
+          [
+            '/0/1',
+            objectInstance(1, [singleResource(1, 'boolean', true), singleResource(2, 'integer', 123)]),
+          ],
         ]),
       },
     ];
@@ -232,9 +281,12 @@ describe('SenML JSON golden vectors', () => {
       ]),
     );
     // 9: base name without trailing slash, name with a leading one.
-    expect(decode('[{"bn" : "/2/3", "n":"/0","v":1234}]', '/2/3')).toEqual(objectInstance(3, [singleResource(0, 'integer', 1234)]));
+    expect(decode('[{"bn" : "/2/3", "n":"/0","v":1234}]', '/2/3')).toEqual(
+      objectInstance(3, [singleResource(0, 'integer', 1234)]),
+    );
     // 10: bn/bt after n in the first record; re-encoded in the order Wakaama expects (10d, 10e).
-    const t10 = '[{"n":"1","v":1234,"bn" : "/12/0/","bt" : 1234567}, {"n":"3","v":56.789}, {"n":"2/0","v":0.23}, {"n":"2/1","v":-52.0006}]';
+    const t10 =
+      '[{"n":"1","v":1234,"bn" : "/12/0/","bt" : 1234567}, {"n":"3","v":56.789}, {"n":"2/0","v":0.23}, {"n":"2/1","v":-52.0006}]';
     expect(encode(decode(t10, '/12/0'), '/12/0')).toBe(
       '[{"bn":"/12/0/","n":"1","v":1234},{"n":"3","v":56.789},{"n":"2/0","v":0.23},{"n":"2/1","v":-52.0006}]',
     );
@@ -242,11 +294,22 @@ describe('SenML JSON golden vectors', () => {
       '[{"bn":"/12/","n":"0/1","v":1234},{"n":"0/3","v":56.789},{"n":"0/2/0","v":0.23},{"n":"0/2/1","v":-52.0006}]',
     );
     // 14-16: names built from bn + n.
-    expect(decode('[{"bn":"/5/0/1", "n":"/1","vs":"http"}]', '/5/0/1/1')).toEqual(resourceInstance(1, 'string', 'http'));
-    expect(decode('[{"bn":"/5/0", "n":"/1","vs":"http"}]', '/5/0')).toEqual(objectInstance(0, [singleResource(1, 'string', 'http')]));
-    expect(decode('[{"bn":"/5/0/1", "n":"","vs":"http"}]', '/5/0/1')).toEqual(singleResource(1, 'string', 'http'));
+    expect(decode('[{"bn":"/5/0/1", "n":"/1","vs":"http"}]', '/5/0/1/1')).toEqual(
+      resourceInstance(1, 'string', 'http'),
+    );
+    expect(decode('[{"bn":"/5/0", "n":"/1","vs":"http"}]', '/5/0')).toEqual(
+      objectInstance(0, [singleResource(1, 'string', 'http')]),
+    );
+    expect(decode('[{"bn":"/5/0/1", "n":"","vs":"http"}]', '/5/0/1')).toEqual(
+      singleResource(1, 'string', 'http'),
+    );
     // 17: a base name reset to "" and an id with a leading zero.
-    expect(senmlJsonFormat.decodeComposite(utf8('[{"bn":"/66/0/","n":"0","vs":"a"},{"bn":"","n":"/67/0/00","vs":"b"}]'), context)).toEqual(
+    expect(
+      senmlJsonFormat.decodeComposite(
+        utf8('[{"bn":"/66/0/","n":"0","vs":"a"},{"bn":"","n":"/67/0/00","vs":"b"}]'),
+        context,
+      ),
+    ).toEqual(
       new Map<string, Lwm2mNode>([
         ['/66/0/0', singleResource(0, 'string', 'a')],
         ['/67/0/0', singleResource(0, 'string', 'b')],
@@ -256,8 +319,12 @@ describe('SenML JSON golden vectors', () => {
     expect(decode('[{"bver":10,"n":"/34/0/2","v":1}]', '/34/0/2')).toEqual(singleResource(2, 'integer', 1));
     expect(() => decode('[{"bver":11,"n":"/34/0/2","v":1}]', '/34/0/2')).toThrow(/version/);
     // 20/21: unknown fields are skipped unless their name ends in "_".
-    expect(decode('[{"test":"good","n":"/34/0/2","v":1}]', '/34/0')).toEqual(objectInstance(0, [singleResource(2, 'integer', 1)]));
-    expect(() => decode('[{ "bn":"/","test_":"fail","n":"34/0/2","v":1}]', '/34/0')).toThrow(/must be understood/);
+    expect(decode('[{"test":"good","n":"/34/0/2","v":1}]', '/34/0')).toEqual(
+      objectInstance(0, [singleResource(2, 'integer', 1)]),
+    );
+    expect(() => decode('[{ "bn":"/","test_":"fail","n":"34/0/2","v":1}]', '/34/0')).toThrow(
+      /must be understood/,
+    );
     // 22: base value.
     expect(decode('[{ "bv":1,"n":"/34/0/2","v":1}]', '/34/0/2')).toEqual(singleResource(2, 'integer', 2));
   });
@@ -268,7 +335,9 @@ describe('SenML JSON golden vectors', () => {
     expect(decode(json, '/34/0/0')).toEqual(singleResource(0, 'string', raw));
     const escaped =
       '[{"bn":"/34/0/2","vs":"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\u0009\\u000A\\u000B\\u000C\\u000D\\u000E\\u000F\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\\u0020\\"\\\\\\/\\b\\f\\n\\r\\t"}]';
-    expect(decode(escaped, '/34/0/2')).toEqual(singleResource(2, 'string', raw.slice(0, 32) + ' ' + raw.slice(33)));
+    expect(decode(escaped, '/34/0/2')).toEqual(
+      singleResource(2, 'string', raw.slice(0, 32) + ' ' + raw.slice(33)),
+    );
   });
 
   test('integers beyond 2^53 stay exact where the model says integer', () => {
@@ -289,15 +358,21 @@ describe('SenML JSON golden vectors', () => {
     expect(decode('[{"bn":"/10241/0/3","v":12345678901234567890}]', '/10241/0/3')).toEqual(
       singleResource(3, 'float', 12345678901234567000),
     );
-    expect(decode('[{"bn":"/10241/0/1","v":1.0e3}]', '/10241/0/1')).toEqual(singleResource(1, 'integer', 1000));
+    expect(decode('[{"bn":"/10241/0/1","v":1.0e3}]', '/10241/0/1')).toEqual(
+      singleResource(1, 'integer', 1000),
+    );
   });
 
   test('floats: -0 kept, NaN and infinities refused', () => {
     expect(encode(singleResource(3, 'float', -0), '/10241/0/3')).toBe('[{"bn":"/10241/0/3","v":-0}]');
-    expect(Object.is((decode('[{"bn":"/10241/0/3","v":-0}]', '/10241/0/3') as { value: number }).value, -0)).toBe(true);
+    expect(
+      Object.is((decode('[{"bn":"/10241/0/3","v":-0}]', '/10241/0/3') as { value: number }).value, -0),
+    ).toBe(true);
     expect(encode(singleResource(3, 'float', 1e21), '/10241/0/3')).toBe('[{"bn":"/10241/0/3","v":1e+21}]');
     expect(() => encode(singleResource(3, 'float', Number.NaN), '/10241/0/3')).toThrow(/JSON cannot carry/);
-    expect(() => encode(singleResource(3, 'float', Number.POSITIVE_INFINITY), '/10241/0/3')).toThrow(/JSON cannot carry/);
+    expect(() => encode(singleResource(3, 'float', Number.POSITIVE_INFINITY), '/10241/0/3')).toThrow(
+      /JSON cannot carry/,
+    );
     expect(() => decode('[{"bn":"/10241/0/3","v":1e999}]', '/10241/0/3')).toThrow(DecodeError);
   });
 });
@@ -335,7 +410,9 @@ describe('SenML JSON bad input', () => {
   });
 
   test('invalid UTF-8', () => {
-    expect(() => senmlJsonFormat.decode(new Uint8Array([0x5b, 0x22, 0xc3, 0x28, 0x22, 0x5d]), [3, 0], context)).toThrow(/UTF-8/);
+    expect(() =>
+      senmlJsonFormat.decode(new Uint8Array([0x5b, 0x22, 0xc3, 0x28, 0x22, 0x5d]), [3, 0], context),
+    ).toThrow(/UTF-8/);
   });
 
   test('depth and size limits', () => {
@@ -347,9 +424,9 @@ describe('SenML JSON bad input', () => {
     const small = createTestContext({ maxEntries: 2 });
     const three = '[{"bn":"/3/0/","n":"0","vs":"a"},{"n":"1","vs":"b"},{"n":"2","vs":"c"}]';
     expect(() => senmlJsonFormat.decode(utf8(three), [3, 0], small)).toThrow(/exceed the limit of 2/);
-    expect(() => parseJson(utf8('[' + '1,'.repeat(100) + '1]'), { ...DEFAULT_DECODE_LIMITS, maxEntries: 2 }, 110)).toThrow(
-      /too many values/,
-    );
+    expect(() =>
+      parseJson(utf8('[' + '1,'.repeat(100) + '1]'), { ...DEFAULT_DECODE_LIMITS, maxEntries: 2 }, 110),
+    ).toThrow(/too many values/);
   });
 
   test('arbitrary bytes and mutated payloads fail only with DecodeError', () => {

@@ -229,7 +229,13 @@ export function parseJson(payload: Uint8Array, limits: DecodeLimits, format: num
   } catch (error) {
     throw new DecodeError('payload is not valid UTF-8', { format, cause: error });
   }
-  const c: JsonCursor = { text, pos: 0, budget: limits.maxEntries * VALUES_PER_ENTRY + 1, maxDepth: limits.maxDepth, format };
+  const c: JsonCursor = {
+    text,
+    pos: 0,
+    budget: limits.maxEntries * VALUES_PER_ENTRY + 1,
+    maxDepth: limits.maxDepth,
+    format,
+  };
   const value = readValue(c, 0);
   skipWhitespace(c);
   if (c.pos !== text.length) fail(c, 'trailing characters');
@@ -248,14 +254,18 @@ export function jsonNumber(n: number | bigint, format: number): string {
 
 function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
   const json = parseJson(payload, context.limits, FORMAT);
-  if (!Array.isArray(json)) throw new DecodeError('a SenML JSON payload must be an array of records', { format: FORMAT });
+  if (!Array.isArray(json))
+    throw new DecodeError('a SenML JSON payload must be an array of records', { format: FORMAT });
   if (json.length > context.limits.maxEntries) {
-    throw new DecodeError(`${json.length} SenML records exceed the limit of ${context.limits.maxEntries}`, { format: FORMAT });
+    throw new DecodeError(`${json.length} SenML records exceed the limit of ${context.limits.maxEntries}`, {
+      format: FORMAT,
+    });
   }
   const records: SenmlRecord[] = new Array<SenmlRecord>(json.length);
   for (let i = 0; i < json.length; i++) {
     const item = json[i];
-    if (!(item instanceof Map)) throw new DecodeError(`SenML record ${i} is not an object`, { format: FORMAT });
+    if (!(item instanceof Map))
+      throw new DecodeError(`SenML record ${i} is not an object`, { format: FORMAT });
     const record: SenmlRecord = {};
     for (const [name, value] of item) setRecordField(record, name, value, FORMAT);
     records[i] = record;
@@ -273,7 +283,8 @@ function writeRecord(r: SenmlRecord): string {
   if (r.v !== undefined) s += ',"v":' + jsonNumber(r.v, FORMAT);
   if (r.vs !== undefined) s += ',"vs":' + JSON.stringify(r.vs);
   if (r.vb !== undefined) s += r.vb ? ',"vb":true' : ',"vb":false';
-  if (r.vd !== undefined) s += ',"vd":"' + Buffer.from(r.vd.buffer, r.vd.byteOffset, r.vd.byteLength).toString('base64url') + '"';
+  if (r.vd !== undefined)
+    s += ',"vd":"' + Buffer.from(r.vd.buffer, r.vd.byteOffset, r.vd.byteLength).toString('base64url') + '"';
   if (r.vlo !== undefined) s += ',"vlo":' + JSON.stringify(r.vlo);
   return '{' + s.slice(1) + '}';
 }
@@ -287,4 +298,8 @@ function writeRecords(records: readonly SenmlRecord[]): Uint8Array {
   return utf8Encoder.encode(s + ']');
 }
 
-export const senmlJsonFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(FORMAT, readRecords, writeRecords);
+export const senmlJsonFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(
+  FORMAT,
+  readRecords,
+  writeRecords,
+);

@@ -18,7 +18,13 @@ import fc from 'fast-check';
 import { jsonFormat } from './lwm2m-json.js';
 import { senmlCborFormat } from './senml-cbor.js';
 import { senmlJsonFormat } from './senml-json.js';
-import { ALL_TYPES_OBJECT_ID, ALL_TYPES_RESOURCES, VALUE_TYPES, arbitraryValue, createTestContext } from './test-fixtures.js';
+import {
+  ALL_TYPES_OBJECT_ID,
+  ALL_TYPES_RESOURCES,
+  VALUE_TYPES,
+  arbitraryValue,
+  createTestContext,
+} from './test-fixtures.js';
 import type { NodeFormat, TimestampedFormat, TimestampedNodes } from './types.js';
 
 const context = createTestContext();
@@ -57,7 +63,9 @@ const typeArb = fc.constantFrom(...VALUE_TYPES);
 const idArb = fc.nat({ max: 65534 });
 
 function singleArb(c: FormatCase): fc.Arbitrary<ResourceNode> {
-  return typeArb.chain((type) => valueArb(type, c).map((v) => singleResource(ALL_TYPES_RESOURCES[type], type, v)));
+  return typeArb.chain((type) =>
+    valueArb(type, c).map((v) => singleResource(ALL_TYPES_RESOURCES[type], type, v)),
+  );
 }
 
 function multipleArb(c: FormatCase, minLength: number): fc.Arbitrary<ResourceNode> {
@@ -87,14 +95,12 @@ function nodeAtPathArb(c: FormatCase): fc.Arbitrary<{ node: Lwm2mNode; path: Lwm
   const resource = fc
     .tuple(idArb, fc.oneof(singleArb(c), multipleArb(c, 0)))
     .map(([iid, node]) => ({ node: node as Lwm2mNode, path: [OBJ, iid, node.id] as Lwm2mPath }));
-  const instanceValue = fc
-    .tuple(idArb, idArb, typeArb)
-    .chain(([iid, riid, type]) =>
-      valueArb(type, c).map((v) => ({
-        node: resourceInstance(riid, type, v) as Lwm2mNode,
-        path: [OBJ, iid, ALL_TYPES_RESOURCES[type] + 100, riid] as Lwm2mPath,
-      })),
-    );
+  const instanceValue = fc.tuple(idArb, idArb, typeArb).chain(([iid, riid, type]) =>
+    valueArb(type, c).map((v) => ({
+      node: resourceInstance(riid, type, v) as Lwm2mNode,
+      path: [OBJ, iid, ALL_TYPES_RESOURCES[type] + 100, riid] as Lwm2mPath,
+    })),
+  );
   return fc.oneof(object, instance, resource, instanceValue);
 }
 
@@ -110,17 +116,24 @@ describe.each(FORMATS)('$name round trips', (c) => {
   });
 
   test('timestamped values of an instance', () => {
-    const timesArb = fc.uniqueArray(fc.integer({ min: 2 ** 28, max: 2 ** 33 }), { minLength: 1, maxLength: 4 });
+    const timesArb = fc.uniqueArray(fc.integer({ min: 2 ** 28, max: 2 ** 33 }), {
+      minLength: 1,
+      maxLength: 4,
+    });
     fc.assert(
-      fc.property(timesArb, fc.array(instanceArb(c, fc.constant(3), 1), { minLength: 4, maxLength: 4 }), (times, nodes) => {
-        const path: Lwm2mPath = [OBJ, 3];
-        const data: TimestampedNodes[] = times.map((time, i) => ({
-          time,
-          nodes: new Map([[formatPath(path), nodes[i] as Lwm2mNode]]),
-        }));
-        const payload = c.format.encodeTimestamped(data, path, context);
-        expect(c.format.decodeTimestamped(payload, path, context)).toEqual(data);
-      }),
+      fc.property(
+        timesArb,
+        fc.array(instanceArb(c, fc.constant(3), 1), { minLength: 4, maxLength: 4 }),
+        (times, nodes) => {
+          const path: Lwm2mPath = [OBJ, 3];
+          const data: TimestampedNodes[] = times.map((time, i) => ({
+            time,
+            nodes: new Map([[formatPath(path), nodes[i] as Lwm2mNode]]),
+          }));
+          const payload = c.format.encodeTimestamped(data, path, context);
+          expect(c.format.decodeTimestamped(payload, path, context)).toEqual(data);
+        },
+      ),
       RUNS,
     );
   });
@@ -157,7 +170,8 @@ describe.each([
         for (const [key, node] of nodes) {
           if (node.kind === 'resource') expected.set(key, node);
           else if (node.kind === 'multipleResource') {
-            for (const [riid, v] of node.instances) expected.set(`${key}/${riid}`, resourceInstance(riid, node.type, v));
+            for (const [riid, v] of node.instances)
+              expected.set(`${key}/${riid}`, resourceInstance(riid, node.type, v));
           }
         }
         expect(decoded).toEqual(expected);
@@ -167,9 +181,7 @@ describe.each([
   });
 
   test('path lists', () => {
-    const pathArb = fc
-      .array(idArb, { maxLength: 4 })
-      .map((ids) => ids as unknown as Lwm2mPath);
+    const pathArb = fc.array(idArb, { maxLength: 4 }).map((ids) => ids as unknown as Lwm2mPath);
     fc.assert(
       fc.property(fc.array(pathArb, { maxLength: 8 }), (paths) => {
         expect(format.decodePaths(format.encodePaths(paths), context)).toEqual(paths);
@@ -179,7 +191,10 @@ describe.each([
   });
 
   test('Send: timestamped values at the root path', () => {
-    const timesArb = fc.uniqueArray(fc.integer({ min: 2 ** 28, max: 2 ** 33 }), { minLength: 1, maxLength: 3 });
+    const timesArb = fc.uniqueArray(fc.integer({ min: 2 ** 28, max: 2 ** 33 }), {
+      minLength: 1,
+      maxLength: 3,
+    });
     fc.assert(
       fc.property(timesArb, compositeArb, (times, nodes) => {
         // Each instant carries single resources only, as one node per value.
@@ -195,12 +210,15 @@ describe.each([
 
 describe('record resolution (through SenML JSON)', () => {
   const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-  const decode = (json: string, path: Lwm2mPath): Lwm2mNode => senmlJsonFormat.decode(utf8(json), path, context);
+  const decode = (json: string, path: Lwm2mPath): Lwm2mNode =>
+    senmlJsonFormat.decode(utf8(json), path, context);
 
   test('bn set once with relative names, repeated, or absent', () => {
     const expected = objectInstance(0, [singleResource(0, 'string', 'a'), singleResource(9, 'integer', 5)]);
     expect(decode('[{"bn":"/3/0/","n":"0","vs":"a"},{"n":"9","v":5}]', [3, 0])).toEqual(expected);
-    expect(decode('[{"bn":"/3/0/","n":"0","vs":"a"},{"bn":"/3/0/","n":"9","v":5}]', [3, 0])).toEqual(expected);
+    expect(decode('[{"bn":"/3/0/","n":"0","vs":"a"},{"bn":"/3/0/","n":"9","v":5}]', [3, 0])).toEqual(
+      expected,
+    );
     expect(decode('[{"n":"/3/0/0","vs":"a"},{"n":"/3/0/9","v":5}]', [3, 0])).toEqual(expected);
     expect(decode('[{"bn":"/3/0/0","vs":"a"},{"bn":"/3/0/9","v":5}]', [3, 0])).toEqual(expected);
     // No leading slash and a base name without a trailing one.
@@ -244,6 +262,9 @@ describe('record resolution (through SenML JSON)', () => {
     expect(() => decode('[{"bn":"/3/x/0","vs":"a"}]', [3, 0, 0])).toThrow(/not an LwM2M path/);
     expect(() => decode('[{"bn":"/3/0/0/1/2","vs":"a"}]', [3, 0, 0])).toThrow(/more than 4 levels/);
     expect(() => decode('[{"bn":"/3/0/65535","vs":"a"}]', [3, 0])).toThrow(/out of range/);
+    expect(() => decode('[{"bn":"/3//0","vs":"a"}]', [3, 0])).toThrow(/not an LwM2M path/);
+    expect(() => decode('[{"bn":"/3/0/00000000001","vs":"a"}]', [3, 0])).toThrow(/not an LwM2M path/);
+    expect(() => decode('[{"bn":"/3/0/1 ","vs":"a"}]', [3, 0])).toThrow(/not an LwM2M path/);
   });
 
   test('values outside the target path fail', () => {
@@ -264,7 +285,9 @@ describe('record resolution (through SenML JSON)', () => {
     const now = 1_700_000_000_000;
     const spy = jest.spyOn(Date, 'now').mockReturnValue(now);
     try {
-      const payload = utf8('[{"bn":"/3303/0/5700","bt":1700000100,"v":1},{"v":2,"t":-10},{"bt":-5,"v":3},{"bt":0,"t":268435456,"v":4}]');
+      const payload = utf8(
+        '[{"bn":"/3303/0/5700","bt":1700000100,"v":1},{"v":2,"t":-10},{"bt":-5,"v":3},{"bt":0,"t":268435456,"v":4}]',
+      );
       const data = senmlJsonFormat.decodeTimestamped(payload, [3303, 0, 5700], context);
       expect(data.map((d) => d.time)).toEqual([1700000100, 1700000090, now / 1000 - 5, 268435456]);
     } finally {
@@ -274,7 +297,9 @@ describe('record resolution (through SenML JSON)', () => {
 
   test('a single-path decode keeps the latest of several timestamped values', () => {
     const payload = utf8('[{"bn":"/3303/0/5700","bt":300000000,"v":1},{"v":2,"t":20},{"v":3,"t":10}]');
-    expect(senmlJsonFormat.decode(payload, [3303, 0, 5700], context)).toEqual(singleResource(5700, 'float', 2));
+    expect(senmlJsonFormat.decode(payload, [3303, 0, 5700], context)).toEqual(
+      singleResource(5700, 'float', 2),
+    );
     // Untimed duplicates are an error, not a choice.
     expect(() => decode('[{"bn":"/3303/0/5700","v":1},{"v":2}]', [3303, 0, 5700])).toThrow(/values/);
   });
@@ -292,18 +317,28 @@ describe('record resolution (through SenML JSON)', () => {
   });
 
   test('encoding checks values against their type and nodes against their path', () => {
-    expect(() => senmlJsonFormat.encode(singleResource(9, 'integer', 1.5), [3, 0, 9], context)).toThrow(EncodeError);
-    expect(() => senmlJsonFormat.encode(singleResource(9, 'integer', 1), [3, 0, 8], context)).toThrow(EncodeError);
-    expect(() => senmlJsonFormat.encode(singleResource(4, 'none', ''), [3, 0, 4], context)).toThrow(EncodeError);
-    expect(() => senmlJsonFormat.encodeComposite(new Map([['3/0/0', singleResource(0, 'string', 'a')]]), context)).toThrow(
+    expect(() => senmlJsonFormat.encode(singleResource(9, 'integer', 1.5), [3, 0, 9], context)).toThrow(
       EncodeError,
     );
+    expect(() => senmlJsonFormat.encode(singleResource(9, 'integer', 1), [3, 0, 8], context)).toThrow(
+      EncodeError,
+    );
+    expect(() => senmlJsonFormat.encode(singleResource(4, 'none', ''), [3, 0, 4], context)).toThrow(
+      EncodeError,
+    );
+    expect(() =>
+      senmlJsonFormat.encodeComposite(new Map([['3/0/0', singleResource(0, 'string', 'a')]]), context),
+    ).toThrow(EncodeError);
   });
 
   test('timestamped encoding needs absolute times and nodes below the path', () => {
     const nodes = new Map([['/3303/0/5700', singleResource(5700, 'float', 1) as Lwm2mNode]]);
-    expect(() => senmlJsonFormat.encodeTimestamped([{ time: 1000, nodes }], [3303, 0, 5700], context)).toThrow(/absolute/);
-    expect(() => senmlJsonFormat.encodeTimestamped([{ time: 3e8, nodes }], [3303, 1], context)).toThrow(/not below/);
+    expect(() =>
+      senmlJsonFormat.encodeTimestamped([{ time: 1000, nodes }], [3303, 0, 5700], context),
+    ).toThrow(/absolute/);
+    expect(() => senmlJsonFormat.encodeTimestamped([{ time: 3e8, nodes }], [3303, 1], context)).toThrow(
+      /not below/,
+    );
     // Untimed values go first: a base time cannot be taken back.
     const out = senmlJsonFormat.encodeTimestamped([{ time: 3e8, nodes }, { nodes }], [3303], context);
     expect(new TextDecoder().decode(out)).toBe(

@@ -39,7 +39,14 @@ import type {
   TimestampedFormat,
   TimestampedNodes,
 } from './types.js';
-import { INT64_MAX, checkValue, normalizeInteger, numberToTyped, timeToSeconds, valueFromText } from './value-types.js';
+import {
+  INT64_MAX,
+  checkValue,
+  normalizeInteger,
+  numberToTyped,
+  timeToSeconds,
+  valueFromText,
+} from './value-types.js';
 
 /** A resolved time below this many seconds is relative to now (RFC 8428 §4.5.3). */
 export const RELATIVE_TIME_LIMIT = 2 ** 28;
@@ -108,19 +115,22 @@ function typeName(value: unknown): string {
 }
 
 function expectString(name: string, value: unknown, format: number): string {
-  if (typeof value !== 'string') throw decodeError(`SenML field ${name} must be a string, got ${typeName(value)}`, format);
+  if (typeof value !== 'string')
+    throw decodeError(`SenML field ${name} must be a string, got ${typeName(value)}`, format);
   return value;
 }
 
 function expectNumber(name: string, value: unknown, format: number): number | bigint {
   if (typeof value === 'bigint') return normalizeInteger(value);
-  if (typeof value !== 'number') throw decodeError(`SenML field ${name} must be a number, got ${typeName(value)}`, format);
+  if (typeof value !== 'number')
+    throw decodeError(`SenML field ${name} must be a number, got ${typeName(value)}`, format);
   return value;
 }
 
 function expectSeconds(name: string, value: unknown, format: number): number {
   const n = Number(expectNumber(name, value, format));
-  if (!Number.isFinite(n)) throw decodeError(`SenML field ${name} must be a finite number of seconds`, format);
+  if (!Number.isFinite(n))
+    throw decodeError(`SenML field ${name} must be a finite number of seconds`, format);
   return n;
 }
 
@@ -168,7 +178,8 @@ export function setRecordField(record: SenmlRecord, name: string, value: unknown
       record.vs = expectString(name, value, format);
       return;
     case 'vb':
-      if (typeof value !== 'boolean') throw decodeError(`SenML field vb must be a boolean, got ${typeName(value)}`, format);
+      if (typeof value !== 'boolean')
+        throw decodeError(`SenML field vb must be a boolean, got ${typeName(value)}`, format);
       record.vb = value;
       return;
     case 'vd':
@@ -178,7 +189,11 @@ export function setRecordField(record: SenmlRecord, name: string, value: unknown
       record.vlo = expectString(name, value, format);
       return;
     default:
-      if (name.endsWith('_')) throw decodeError(`SenML field ${JSON.stringify(name)} must be understood but is not supported`, format);
+      if (name.endsWith('_'))
+        throw decodeError(
+          `SenML field ${JSON.stringify(name)} must be understood but is not supported`,
+          format,
+        );
   }
 }
 
@@ -200,28 +215,40 @@ export interface ResolveOptions {
  */
 function resolveName(baseName: string, name: string | undefined, format: number): Lwm2mPath {
   const full = name === undefined ? baseName : baseName + name;
-  if (full === '') throw decodeError('SenML record has no name and no base name', format);
-  let body = full.charCodeAt(0) === 0x2f ? full.slice(1) : full;
-  if (body.endsWith('/')) body = body.slice(0, -1);
-  if (body === '') return [];
-  const parts = body.split('/', 5);
-  if (parts.length > 4) throw decodeError(`SenML name ${JSON.stringify(full)} has more than 4 levels`, format);
+  const length = full.length;
+  if (length === 0) throw decodeError('SenML record has no name and no base name', format);
+  // Scanned by hand: this runs once per record and regex/split showed up in profiles.
   const ids: number[] = [];
-  for (const part of parts) {
-    if (part.length === 0 || part.length > 10) throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+  let pos = full.charCodeAt(0) === 0x2f ? 1 : 0;
+  while (pos < length) {
     let id = 0;
-    for (let i = 0; i < part.length; i++) {
-      const digit = part.charCodeAt(i) - 0x30;
-      if (digit < 0 || digit > 9) throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+    let digits = 0;
+    for (; pos < length; pos++) {
+      const digit = full.charCodeAt(pos) - 0x30;
+      if (digit < 0 || digit > 9) break;
+      if (++digits > 10) break;
       id = id * 10 + digit;
     }
+    if (digits === 0 || digits > 10)
+      throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
     if (id > MAX_ID) throw decodeError(`id ${id} out of range in SenML name ${JSON.stringify(full)}`, format);
+    if (ids.length === 4)
+      throw decodeError(`SenML name ${JSON.stringify(full)} has more than 4 levels`, format);
     ids.push(id);
+    if (pos < length) {
+      if (full.charCodeAt(pos) !== 0x2f)
+        throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+      pos++;
+    }
   }
   return ids as unknown as Lwm2mPath;
 }
 
-function resolveTime(baseTime: number | undefined, time: number | undefined, options: ResolveOptions): number | undefined {
+function resolveTime(
+  baseTime: number | undefined,
+  time: number | undefined,
+  options: ResolveOptions,
+): number | undefined {
   if (baseTime === undefined && time === undefined) return undefined;
   const sum = (baseTime ?? 0) + (time ?? 0);
   if (options.now !== undefined && sum < RELATIVE_TIME_LIMIT) return options.now + sum;
@@ -262,13 +289,25 @@ function objectLinkValue(text: string, format: number): ObjectLink {
 }
 
 /** {@link numberToTyped}, without its bigint detour for the common small integers. */
-function numericValue(type: 'integer' | 'unsigned' | 'float' | 'time', n: number | bigint, format: number): ResourceValue {
-  if (typeof n === 'number' && Number.isSafeInteger(n) && (type === 'integer' || (type === 'unsigned' && n >= 0))) return n;
+function numericValue(
+  type: 'integer' | 'unsigned' | 'float' | 'time',
+  n: number | bigint,
+  format: number,
+): ResourceValue {
+  if (
+    typeof n === 'number' &&
+    Number.isSafeInteger(n) &&
+    (type === 'integer' || (type === 'unsigned' && n >= 0))
+  )
+    return n;
   return numberToTyped(type, n, format);
 }
 
 function mismatch(r: SenmlRecord, path: Lwm2mPath, type: ResourceType, format: number): never {
-  throw decodeError(`${formatPath(path)} is a ${type} resource; the record carries ${presentField(r)}`, format);
+  throw decodeError(
+    `${formatPath(path)} is a ${type} resource; the record carries ${presentField(r)}`,
+    format,
+  );
 }
 
 /** The typed value of a record at a resource or resource-instance path: the model's type, else the field's. */
@@ -304,15 +343,20 @@ function typedValue(
     case 'unsigned':
     case 'float':
     case 'time':
-      return r.v === undefined ? mismatch(r, path, type, format) : { type, value: numericValue(type, addBaseValue(r.v, baseValue), format) };
+      return r.v === undefined
+        ? mismatch(r, path, type, format)
+        : { type, value: numericValue(type, addBaseValue(r.v, baseValue), format) };
     case 'boolean':
       return r.vb === undefined ? mismatch(r, path, type, format) : { type, value: r.vb };
     case 'opaque':
       if (r.vd !== undefined) return { type, value: r.vd };
-      if (options.opaqueAsText === true && r.vs !== undefined) return { type, value: valueFromText('opaque', r.vs, format) };
+      if (options.opaqueAsText === true && r.vs !== undefined)
+        return { type, value: valueFromText('opaque', r.vs, format) };
       return mismatch(r, path, type, format);
     case 'objlnk':
-      return r.vlo === undefined ? mismatch(r, path, type, format) : { type, value: objectLinkValue(r.vlo, format) };
+      return r.vlo === undefined
+        ? mismatch(r, path, type, format)
+        : { type, value: objectLinkValue(r.vlo, format) };
   }
 }
 
@@ -402,7 +446,12 @@ function latestValues(entries: readonly FlatEntry[]): readonly FlatEntry[] {
  * The node at `path` (object, instance, resource or resource instance) from the entries below it.
  * A resource path with no entries is an empty multiple resource when the model allows one.
  */
-export function buildNode(entries: readonly FlatEntry[], path: Lwm2mPath, registry: ObjectRegistry, format: number): Lwm2mNode {
+export function buildNode(
+  entries: readonly FlatEntry[],
+  path: Lwm2mPath,
+  registry: ObjectRegistry,
+  format: number,
+): Lwm2mNode {
   if (entries.length === 0 && path.length === 3) {
     const definition = registry.getResource(path[0], path[2]);
     if (definition === undefined || definition.multiple) {
@@ -454,7 +503,10 @@ export function buildComposite(
   }
   const stray = covered.indexOf(0);
   if (stray >= 0) {
-    throw decodeError(`value at ${formatPath((latest[stray] as FlatEntry).path)} is outside the requested paths`, format);
+    throw decodeError(
+      `value at ${formatPath((latest[stray] as FlatEntry).path)} is outside the requested paths`,
+      format,
+    );
   }
   return out;
 }
@@ -502,7 +554,12 @@ export function buildTimestamped(
 // Encoding
 
 /** Sets the value field of `record` for a typed value, after checking the value fits its type. */
-export function setRecordValue(record: SenmlRecord, type: ResourceType, value: ResourceValue, format: number): void {
+export function setRecordValue(
+  record: SenmlRecord,
+  type: ResourceType,
+  value: ResourceValue,
+  format: number,
+): void {
   checkValue(type, value, format);
   switch (type) {
     case 'string':
@@ -549,7 +606,12 @@ export function relativeName(entryPath: Lwm2mPath, depth: number): string | unde
  * Appends the records of `node` at `path` in the compact form Leshan writes: the first record
  * carries the base name, the others a name relative to it. Returns how many records it added.
  */
-export function appendNodeRecords(node: Lwm2mNode, path: Lwm2mPath, format: number, out: SenmlRecord[]): number {
+export function appendNodeRecords(
+  node: Lwm2mNode,
+  path: Lwm2mPath,
+  format: number,
+  out: SenmlRecord[],
+): number {
   const entries = nodeToEntriesChecked(node, path, format);
   const base = baseNameFor(entries, path);
   for (let i = 0; i < entries.length; i++) {
@@ -582,7 +644,8 @@ export function compositeKeyPath(key: string, format: number): Lwm2mPath {
   try {
     return parsePath(key);
   } catch (error) {
-    if (error instanceof InvalidPathError) throw new EncodeError(`invalid composite path ${JSON.stringify(key)}`, { format, cause: error });
+    if (error instanceof InvalidPathError)
+      throw new EncodeError(`invalid composite path ${JSON.stringify(key)}`, { format, cause: error });
     throw error;
   }
 }
@@ -600,17 +663,25 @@ export function compositeRecords(nodes: CompositeNodes, format: number): SenmlRe
  * cannot be taken back. Times must be absolute (at least 2^28 s), which SenML cannot otherwise tell
  * from relative ones. Nodes must lie at or below `path`.
  */
-export function timestampedRecords(data: readonly TimestampedNodes[], path: Lwm2mPath, format: number): SenmlRecord[] {
+export function timestampedRecords(
+  data: readonly TimestampedNodes[],
+  path: Lwm2mPath,
+  format: number,
+): SenmlRecord[] {
   const out: SenmlRecord[] = [];
   const ordered = [...data.filter((d) => d.time === undefined), ...data.filter((d) => d.time !== undefined)];
   for (const { time, nodes } of ordered) {
     if (time !== undefined && !(Number.isFinite(time) && time >= RELATIVE_TIME_LIMIT)) {
-      throw encodeError(`time ${time} is not an absolute SenML time (seconds since the epoch, at least 2^28)`, format);
+      throw encodeError(
+        `time ${time} is not an absolute SenML time (seconds since the epoch, at least 2^28)`,
+        format,
+      );
     }
     const start = out.length;
     for (const [key, node] of nodes) {
       const nodePath = compositeKeyPath(key, format);
-      if (!isPathPrefix(path, nodePath)) throw encodeError(`node at ${key} is not below ${formatPath(path)}`, format);
+      if (!isPathPrefix(path, nodePath))
+        throw encodeError(`node at ${key} is not below ${formatPath(path)}`, format);
       appendNodeRecords(node, nodePath, format, out);
     }
     const first = out[start];
@@ -632,7 +703,12 @@ export type ReadRecords = (payload: Uint8Array, context: CodecContext) => SenmlR
 /** Writes records; throws {@link EncodeError} for a value the representation cannot carry. */
 export type WriteRecords = (records: readonly SenmlRecord[]) => Uint8Array;
 
-const SENML_LEVELS: ReadonlySet<PathLevel> = new Set<PathLevel>(['object', 'objectInstance', 'resource', 'resourceInstance']);
+const SENML_LEVELS: ReadonlySet<PathLevel> = new Set<PathLevel>([
+  'object',
+  'objectInstance',
+  'resource',
+  'resourceInstance',
+]);
 
 /** Seconds since the epoch, against which relative SenML times resolve. */
 function nowSeconds(): number {
@@ -644,7 +720,11 @@ function nowSeconds(): number {
  * path-list and timestamped operations all work on records and differ only in representation.
  * Timestamped operations also accept the root path (Send): values at any path, one node each.
  */
-export function createSenmlFormat(id: number, read: ReadRecords, write: WriteRecords): CompositeFormat & TimestampedFormat {
+export function createSenmlFormat(
+  id: number,
+  read: ReadRecords,
+  write: WriteRecords,
+): CompositeFormat & TimestampedFormat {
   const entries = (payload: Uint8Array, context: CodecContext): FlatEntry[] =>
     recordsToEntries(read(payload, context), context.registry, { format: id, now: nowSeconds() });
   return {
