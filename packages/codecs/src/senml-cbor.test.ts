@@ -10,7 +10,7 @@ import {
 import type { Lwm2mNode, Lwm2mPath, ObjectInstanceNode, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { senmlCborFormat } from './senml-cbor.js';
-import { createTestContext } from './test-fixtures.js';
+import { createTestContext, specDeviceInstance } from './test-fixtures.js';
 
 const context = createTestContext();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -18,33 +18,7 @@ const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\
 const decode = (h: string, path: string): Lwm2mNode =>
   senmlCborFormat.decode(bytes(h), parsePath(path), context);
 
-function deviceInstance(): Lwm2mNode {
-  const resources: ResourceNode[] = [
-    singleResource(0, 'string', 'Open Mobile Alliance'),
-    singleResource(1, 'string', 'Lightweight M2M Client'),
-    singleResource(2, 'string', '345000123'),
-    singleResource(3, 'string', '1.0'),
-    multipleResource(6, 'integer', [
-      [0, 1],
-      [1, 5],
-    ]),
-    multipleResource(7, 'integer', [
-      [0, 3800],
-      [1, 5000],
-    ]),
-    multipleResource(8, 'integer', [
-      [0, 125],
-      [1, 900],
-    ]),
-    singleResource(9, 'integer', 100),
-    singleResource(10, 'integer', 15),
-    multipleResource(11, 'integer', [[0, 0]]),
-    singleResource(13, 'time', new Date(1367491215000)),
-    singleResource(14, 'string', '+02:00'),
-    singleResource(16, 'string', 'U'),
-  ];
-  return objectInstance(0, resources);
-}
+const deviceInstance = (): Lwm2mNode => specDeviceInstance();
 
 // TS Core Table 7.4.4-2 in SenML CBOR, byte for byte as in Wakaama's data_senml_cbor_tests 1.
 const DEVICE_CBOR =

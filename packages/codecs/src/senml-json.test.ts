@@ -8,10 +8,10 @@ import {
   resourceInstance,
   singleResource,
 } from '@lwm2m/core';
-import type { Lwm2mNode, Lwm2mPath, ObjectNode, ResourceNode } from '@lwm2m/core';
+import type { Lwm2mNode, Lwm2mPath, ObjectNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { parseJson, senmlJsonFormat } from './senml-json.js';
-import { createTestContext } from './test-fixtures.js';
+import { createTestContext, specDeviceInstance } from './test-fixtures.js';
 import { DEFAULT_DECODE_LIMITS } from './types.js';
 
 const context = createTestContext();
@@ -22,34 +22,7 @@ const encode = (node: Lwm2mNode, path: string): string =>
 const decode = (json: string, path: string): Lwm2mNode =>
   senmlJsonFormat.decode(utf8(json), parsePath(path), context);
 
-/** Device object instance of LwM2M TS Core Table 7.4.4-2 (also Leshan's device test data). */
-function deviceInstance(): Lwm2mNode {
-  const resources: ResourceNode[] = [
-    singleResource(0, 'string', 'Open Mobile Alliance'),
-    singleResource(1, 'string', 'Lightweight M2M Client'),
-    singleResource(2, 'string', '345000123'),
-    singleResource(3, 'string', '1.0'),
-    multipleResource(6, 'integer', [
-      [0, 1],
-      [1, 5],
-    ]),
-    multipleResource(7, 'integer', [
-      [0, 3800],
-      [1, 5000],
-    ]),
-    multipleResource(8, 'integer', [
-      [0, 125],
-      [1, 900],
-    ]),
-    singleResource(9, 'integer', 100),
-    singleResource(10, 'integer', 15),
-    multipleResource(11, 'integer', [[0, 0]]),
-    singleResource(13, 'time', new Date(1367491215000)),
-    singleResource(14, 'string', '+02:00'),
-    singleResource(16, 'string', 'U'),
-  ];
-  return objectInstance(0, resources);
-}
+const deviceInstance = (): Lwm2mNode => specDeviceInstance();
 
 // LwM2M TS Core 1.1 Table 7.4.4-2, as Leshan writes it and Wakaama's tests read it.
 const DEVICE_SENML =

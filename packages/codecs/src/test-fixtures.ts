@@ -4,10 +4,11 @@
  * 3303); descriptions are left out. Object 10241 is made up: one resource of every type, single
  * and multiple, so property tests can cover every value type at every level.
  */
-import { createObjectRegistry } from '@lwm2m/core';
+import { createObjectRegistry, multipleResource, objectInstance, singleResource } from '@lwm2m/core';
 import fc from 'fast-check';
 import type {
   MutableObjectRegistry,
+  ObjectInstanceNode,
   ObjectDefinition,
   ResourceDefinition,
   ResourceOperations,
@@ -204,4 +205,32 @@ export function arbitraryValue(
     case 'none':
       throw new Error('executable resources have no value');
   }
+}
+
+/** The Device instance of the TLV/JSON examples in the OMA LwM2M TS Core specification. */
+export function specDeviceInstance(id = 0): ObjectInstanceNode {
+  return objectInstance(id, [
+    singleResource(0, 'string', 'Open Mobile Alliance'),
+    singleResource(1, 'string', 'Lightweight M2M Client'),
+    singleResource(2, 'string', '345000123'),
+    singleResource(3, 'string', '1.0'),
+    multipleResource(6, 'integer', [
+      [0, 1],
+      [1, 5],
+    ]),
+    multipleResource(7, 'integer', [
+      [0, 3800],
+      [1, 5000],
+    ]),
+    multipleResource(8, 'integer', [
+      [0, 125],
+      [1, 900],
+    ]),
+    singleResource(9, 'integer', 100),
+    singleResource(10, 'integer', 15),
+    multipleResource(11, 'integer', [[0, 0]]),
+    singleResource(13, 'time', new Date(0x5182428f * 1000)),
+    singleResource(14, 'string', '+02:00'),
+    singleResource(16, 'string', 'U'),
+  ]);
 }

@@ -18,6 +18,7 @@ import {
   VALUE_TYPES,
   arbitraryValue,
   createTestContext,
+  specDeviceInstance,
 } from './test-fixtures.js';
 import { DEFAULT_DECODE_LIMITS } from './types.js';
 import type { CodecContext } from './types.js';
@@ -86,30 +87,7 @@ const DEVICE_RESOURCES =
   'C10A0F830B410000C40D5182428FC60E2B30323A3030C11055';
 const DEVICE_WRAPPED = '080079' + DEVICE_RESOURCES;
 
-const DEVICE_INSTANCE = objectInstance(0, [
-  singleResource(0, 'string', 'Open Mobile Alliance'),
-  singleResource(1, 'string', 'Lightweight M2M Client'),
-  singleResource(2, 'string', '345000123'),
-  singleResource(3, 'string', '1.0'),
-  multipleResource(6, 'integer', [
-    [0, 1],
-    [1, 5],
-  ]),
-  multipleResource(7, 'integer', [
-    [0, 3800],
-    [1, 5000],
-  ]),
-  multipleResource(8, 'integer', [
-    [0, 125],
-    [1, 900],
-  ]),
-  singleResource(9, 'integer', 100),
-  singleResource(10, 'integer', 15),
-  multipleResource(11, 'integer', [[0, 0]]),
-  singleResource(13, 'time', new Date(0x5182428f * 1000)),
-  singleResource(14, 'string', '+02:00'),
-  singleResource(16, 'string', 'U'),
-]);
+const DEVICE_INSTANCE = specDeviceInstance();
 
 // Access Control object /2 with instances 0 and 2 (spec example; Leshan ENCODED_ACL).
 const ACL = '08000EC10001C101008302417F07C1037F080212C10003C101008702417F0761013601C1037F';
