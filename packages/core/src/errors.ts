@@ -86,3 +86,10 @@ export class ClosedError extends Lwm2mError {
     super('ERR_CLOSED', message);
   }
 }
+
+/** A store refused a change that would make two entries collide (e.g. one PSK identity for two endpoints). */
+export class ConflictError extends Lwm2mError {
+  constructor(message: string) {
+    super('ERR_CONFLICT', message);
+  }
+}

@@ -9,6 +9,7 @@ export {
   TimeoutError,
   AbortError,
   ClosedError,
+  ConflictError,
 } from './errors.js';
 export type { Logger, LogFn } from './logger.js';
 export { createSilentLogger } from './logger.js';
@@ -82,3 +83,6 @@ export {
 export { parseDdf, MAX_DDF_BYTES, MAX_DDF_RESOURCES } from './ddf.js';
 export { loadObjectsFromFile, loadObjectsFromDirectory } from './ddf-files.js';
 export { createCoreObjectRegistry, coreObjectDefinitions } from './core-objects.js';
+export type { SecurityInfo, SecurityStore } from './security.js';
+export { identityMatches } from './security.js';
+export { createMemorySecurityStore } from './memory-security-store.js';
