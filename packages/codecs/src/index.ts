@@ -41,3 +41,10 @@ export type {
   NotificationAttributes,
 } from './link-format.js';
 export { valueToText, valueFromText, checkValue, inferType, numberToTyped } from './value-types.js';
+export {
+  parseAttributeQuery,
+  formatAttributeQuery,
+  applyAttributeChanges,
+  attributeRuleViolation,
+} from './attribute-query.js';
+export type { AttributeName, AttributeChanges } from './attribute-query.js';
