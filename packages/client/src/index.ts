@@ -1,1 +1,48 @@
-export {};
+export { createClient, Lwm2mClient } from './client.js';
+export type {
+  ClientOptions,
+  ClientEvents,
+  ServerAccount,
+  BootstrapAccount,
+  RegistrationInfo,
+  RegistrationFailure,
+  NotifyInfo,
+  SessionInfo,
+} from './client.js';
+export type { ClientTransport, ConnectTarget } from './transport.js';
+export { parseServerUri } from './transport.js';
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export type { Lwm2mVersion } from './formats.js';
+export type { InstanceHandler, ObjectImplementation, ResourceContent, ChangeSink, WriteContext } from './instance.js';
+export { StoredInstance } from './stored-instance.js';
+export type { InitialValues } from './stored-instance.js';
+export { ObjectTree } from './object-tree.js';
+export type { OperationContext } from './object-tree.js';
+export type { DmOperation } from './dm-handler.js';
+export type { BootstrapOperation } from './bootstrap.js';
+export type { RetryPolicy, SessionState } from './session.js';
+export { DEFAULT_RETRY } from './session.js';
+export {
+  Lwm2mOperationError,
+  BadRequestError,
+  UnauthorizedError,
+  NotFoundError,
+  MethodNotAllowedError,
+  NotAcceptableError,
+  UnsupportedContentFormatError,
+  Lwm2mRequestError,
+  ClientConfigError,
+} from './errors.js';
+export { SecurityMode, securityInstance } from './objects/security.js';
+export type { SecurityConfig } from './objects/security.js';
+export { ServerInstance } from './objects/server.js';
+export type { ServerConfig, ServerActions } from './objects/server.js';
+export { DeviceInstance } from './objects/device.js';
+export type { DeviceInfo } from './objects/device.js';
+export { connectivityMonitoringInstance, connectivityMonitoringObject } from './objects/connectivity-monitoring.js';
+export type { ConnectivityInfo } from './objects/connectivity-monitoring.js';
+export { LocationInstance, locationObject } from './objects/location.js';
+export { ConnectivityStatisticsInstance, connectivityStatisticsObject } from './objects/connectivity-statistics.js';
+export { TemperatureSensor, temperatureObject } from './objects/temperature.js';
+export type { TemperatureOptions } from './objects/temperature.js';
