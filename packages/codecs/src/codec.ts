@@ -1,4 +1,10 @@
-import { ContentFormat, DecodeError, UnsupportedFormatError, canonicalContentFormat, pathLevel } from '@lwm2m/core';
+import {
+  ContentFormat,
+  DecodeError,
+  UnsupportedFormatError,
+  canonicalContentFormat,
+  pathLevel,
+} from '@lwm2m/core';
 import type { Lwm2mNode, Lwm2mPath, ObjectRegistry, PathLevel } from '@lwm2m/core';
 import { cborFormat } from './cbor.js';
 import { jsonFormat } from './lwm2m-json.js';
@@ -34,6 +40,8 @@ export interface CodecOptions {
   /** Object definitions used to type values in untyped formats and to tell single from multiple resources. */
   readonly registry: ObjectRegistry;
   readonly limits?: Partial<DecodeLimits>;
+  /** Clock for relative SenML times, in milliseconds since the epoch; `Date.now` by default. */
+  readonly now?: () => number;
 }
 
 /** Encodes and decodes LwM2M payloads in every format, by CoAP Content-Format number. */
@@ -63,6 +71,7 @@ export function createCodec(options: CodecOptions): Lwm2mCodec {
   const context: CodecContext = {
     registry: options.registry,
     limits: { ...DEFAULT_DECODE_LIMITS, ...options.limits },
+    ...(options.now === undefined ? {} : { now: options.now }),
   };
   const byId = new Map<number, NodeFormat>(FORMATS.map((f) => [f.id, f]));
 
@@ -74,24 +83,30 @@ export function createCodec(options: CodecOptions): Lwm2mCodec {
   function forPath(format: number, path: Lwm2mPath): NodeFormat {
     const f = lookup(format);
     const level = pathLevel(path);
-    if (!f.levels.has(level)) throw new UnsupportedFormatError(format, `content format ${format} cannot carry a ${level} path`);
+    if (!f.levels.has(level))
+      throw new UnsupportedFormatError(format, `content format ${format} cannot carry a ${level} path`);
     return f;
   }
   function composite(format: number): CompositeFormat {
     const f = lookup(format);
-    if (!isComposite(f)) throw new UnsupportedFormatError(format, `content format ${format} cannot carry several paths`);
+    if (!isComposite(f))
+      throw new UnsupportedFormatError(format, `content format ${format} cannot carry several paths`);
     return f;
   }
   function timestamped(format: number): TimestampedFormat {
     const f = lookup(format);
-    if (!isTimestamped(f)) throw new UnsupportedFormatError(format, `content format ${format} cannot carry timestamps`);
+    if (!isTimestamped(f))
+      throw new UnsupportedFormatError(format, `content format ${format} cannot carry timestamps`);
     return f;
   }
   function checkSize(payload: Uint8Array, format: number): void {
     if (payload.byteLength > context.limits.maxPayloadBytes) {
-      throw new DecodeError(`payload of ${payload.byteLength} bytes exceeds the ${context.limits.maxPayloadBytes}-byte limit`, {
-        format,
-      });
+      throw new DecodeError(
+        `payload of ${payload.byteLength} bytes exceeds the ${context.limits.maxPayloadBytes}-byte limit`,
+        {
+          format,
+        },
+      );
     }
   }
 

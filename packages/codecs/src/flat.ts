@@ -3,9 +3,6 @@ import {
   EncodeError,
   formatPath,
   isPathPrefix,
-  multipleResource,
-  objectInstance,
-  objectNode,
   resourceInstance,
   singleResource,
 } from '@lwm2m/core';
@@ -66,11 +63,23 @@ function resourceEntries(res: ResourceNode, objectId: number, instanceId: number
   return out;
 }
 
+function fail(format: number | undefined, message: string): never {
+  throw new DecodeError(message, format === undefined ? {} : { format });
+}
+
+/** A multiple resource while its instances are being gathered. */
+interface GatheredResource {
+  readonly kind: 'multipleResource';
+  readonly id: number;
+  type: ResourceType;
+  readonly instances: Map<number, ResourceValue>;
+}
+
 /**
  * Builds the node at `path` from flat entries (each a resource or resource instance below `path`).
  * A resource becomes multiple when the model says so or when an entry addresses one of its
  * instances. Throws {@link DecodeError} for entries outside `path`, duplicates, or a mix of
- * single and instance values for one resource.
+ * single and instance values for one resource. Instances and resources keep first-seen order.
  */
 export function entriesToNode(
   entries: readonly FlatEntry[],
@@ -78,78 +87,69 @@ export function entriesToNode(
   registry: ObjectRegistry,
   format?: number,
 ): Lwm2mNode {
-  const fail = (msg: string): never => {
-    throw new DecodeError(msg, format === undefined ? {} : { format });
-  };
-  if (path.length === 0) fail('a single-path payload cannot target the root path');
-  for (const e of entries) {
-    if (e.path.length < 3 || !isPathPrefix(path, e.path)) {
-      fail(`value at ${formatPath(e.path)} is not a resource below ${formatPath(path)}`);
-    }
-  }
-  const objectId = path[0] as number;
-
+  if (path.length === 0) fail(format, 'a single-path payload cannot target the root path');
   if (path.length === 4) {
-    if (entries.length !== 1) fail(`expected one value for ${formatPath(path)}, got ${entries.length}`);
-    const e = entries[0] as FlatEntry;
+    const e = entries[0];
+    if (entries.length !== 1 || e === undefined)
+      fail(format, `expected one value for ${formatPath(path)}, got ${entries.length}`);
+    checkBelow(e, path, format);
     return resourceInstance(path[3] as number, e.type, e.value);
   }
-  if (path.length === 3) {
-    return buildResource(entries, objectId, path[2] as number, registry, fail) ?? fail(`no value for ${formatPath(path)}`);
-  }
-
-  // Group by instance, then by resource, keeping first-seen order.
-  const byInstance = new Map<number, Map<number, FlatEntry[]>>();
+  const objectId = path[0] as number;
+  // One pass, building the final maps directly: this runs for every decoded payload.
+  const instances = new Map<number, Map<number, ResourceNode | GatheredResource>>();
+  let lastIid = -1;
+  let resources: Map<number, ResourceNode | GatheredResource> | undefined;
   for (const e of entries) {
+    checkBelow(e, path, format);
     const iid = e.path[1] as number;
     const rid = e.path[2] as number;
-    let resources = byInstance.get(iid);
-    if (!resources) byInstance.set(iid, (resources = new Map()));
-    let list = resources.get(rid);
-    if (!list) resources.set(rid, (list = []));
-    list.push(e);
-  }
-  const instances: ObjectInstanceNode[] = [];
-  if (path.length === 2 && !byInstance.has(path[1] as number)) byInstance.set(path[1] as number, new Map());
-  for (const [iid, resources] of byInstance) {
-    const nodes: ResourceNode[] = [];
-    for (const [rid, list] of resources) {
-      nodes.push(buildResource(list, objectId, rid, registry, fail) as ResourceNode);
+    if (iid !== lastIid || resources === undefined) {
+      resources = instances.get(iid);
+      if (resources === undefined) instances.set(iid, (resources = new Map()));
+      lastIid = iid;
     }
-    instances.push(objectInstance(iid, nodes));
+    const existing = resources.get(rid);
+    if (existing === undefined) {
+      const multiple = e.path.length === 4 || registry.getResource(objectId, rid)?.multiple === true;
+      if (!multiple) {
+        resources.set(rid, singleResource(rid, e.type, e.value));
+        continue;
+      }
+      if (e.path.length !== 4) fail(format, `resource ${formatPath(e.path)} mixes a single value with instances`);
+      const gathered: GatheredResource = { kind: 'multipleResource', id: rid, type: e.type, instances: new Map() };
+      gathered.instances.set(e.path[3] as number, e.value);
+      resources.set(rid, gathered);
+    } else if (existing.kind === 'resource') {
+      fail(format, `resource ${formatPath(e.path.slice(0, 3) as unknown as Lwm2mPath)} has several values`);
+    } else {
+      if (e.path.length !== 4) fail(format, `resource ${formatPath(e.path)} mixes a single value with instances`);
+      const gathered = existing as GatheredResource;
+      const riid = e.path[3] as number;
+      if (gathered.instances.has(riid)) fail(format, `duplicate value for ${formatPath(e.path)}`);
+      gathered.instances.set(riid, e.value);
+      if (gathered.type === 'none' || gathered.type === 'opaque') gathered.type = e.type;
+    }
   }
-  if (path.length === 2) return instances[0] as ObjectInstanceNode;
-  return objectNode(objectId, instances);
+  if (path.length === 3) {
+    const node = resources?.get(path[2] as number);
+    return node ?? fail(format, `no value for ${formatPath(path)}`);
+  }
+  if (path.length === 2) {
+    const iid = path[1] as number;
+    return instanceNode(iid, instances.get(iid) ?? new Map());
+  }
+  const nodes = new Map<number, ObjectInstanceNode>();
+  for (const [iid, map] of instances) nodes.set(iid, instanceNode(iid, map));
+  return { kind: 'object', id: objectId, instances: nodes };
 }
 
-function buildResource(
-  entries: readonly FlatEntry[],
-  objectId: number,
-  resourceId: number,
-  registry: ObjectRegistry,
-  fail: (msg: string) => never,
-): ResourceNode | undefined {
-  const first = entries[0];
-  if (!first) return undefined;
-  const multiple = registry.getResource(objectId, resourceId)?.multiple === true || first.path.length === 4;
-  if (!multiple) {
-    if (entries.length !== 1) fail(`resource ${formatPath(first.path)} has ${entries.length} values`);
-    return singleResource(resourceId, first.type, first.value);
-  }
-  const instances = new Map<number, ResourceValue>();
-  let type: ResourceType = first.type;
-  for (const e of entries) {
-    if (e.path.length !== 4) fail(`resource ${formatPath(e.path)} mixes a single value with instances`);
-    const riid = e.path[3] as number;
-    if (instances.has(riid)) fail(`duplicate value for ${formatPath(e.path)}`);
-    instances.set(riid, e.value);
-    if (type === 'none' || type === 'opaque') type = e.type;
-  }
-  return multipleResource(resourceId, type, instances);
+function instanceNode(id: number, resources: ReadonlyMap<number, ResourceNode>): ObjectInstanceNode {
+  return { kind: 'objectInstance', id, resources };
 }
 
-/** The model's type for a resource path, or undefined for an unknown object/resource. */
-export function modelType(path: Lwm2mPath, registry: ObjectRegistry): ResourceType | undefined {
-  if (path.length < 3) return undefined;
-  return registry.getResource(path[0] as number, path[2] as number)?.type;
+function checkBelow(e: FlatEntry, path: Lwm2mPath, format: number | undefined): void {
+  if (e.path.length < 3 || !isPathPrefix(path, e.path)) {
+    fail(format, `value at ${formatPath(e.path)} is not a resource below ${formatPath(path)}`);
+  }
 }

@@ -11,8 +11,9 @@
  */
 import { ContentFormat, DecodeError, EncodeError, formatObjectLink, isPathPrefix } from '@lwm2m/core';
 import type { Lwm2mNode, Lwm2mPath, ObjectLink, PathLevel, ResourceType, ResourceValue } from '@lwm2m/core';
-import { jsonNumber, parseJson } from './senml-json.js';
-import type { JsonValue } from './senml-json.js';
+import { parseJson } from './json-reader.js';
+import type { JsonValue } from './json-reader.js';
+import { jsonNumber } from './senml-json.js';
 import {
   baseNameFor,
   buildNode,
@@ -21,6 +22,7 @@ import {
   nodeToEntriesChecked,
   recordsToEntries,
   relativeName,
+  newRecord,
   setRecordField,
 } from './senml-records.js';
 import type { SenmlRecord } from './senml-records.js';
@@ -67,7 +69,7 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
   for (let i = 0; i < entries.length; i++) {
     const item = entries[i];
     if (!(item instanceof Map)) throw decodeError(`LwM2M JSON entry ${i} is not an object`);
-    const record: SenmlRecord = {};
+    const record = newRecord();
     if (i === 0) {
       if (bn !== undefined) setRecordField(record, 'bn', bn, FORMAT);
       if (bt !== undefined) setRecordField(record, 'bt', bt, FORMAT);

@@ -125,6 +125,19 @@ describe('SenML CBOR golden vectors', () => {
     }
   });
 
+  test('relative times resolve against the context clock (RFC 8428 §4.5.3)', () => {
+    // [{-2: "/3303/0/5700", -3: -5, 2: 21.5}, {-2: "/3303/0/5700", -3: 1700000000, 2: 22}]
+    const payload =
+      '82a3216c2f333330332f302f353730302224' +
+      '02fb4035800000000000' +
+      'a3216c2f333330332f302f35373030221a6553f100' +
+      '0216';
+    const at = (ms: number) =>
+      senmlCborFormat.decodeTimestamped(bytes(payload), [3303, 0, 5700], { ...context, now: () => ms });
+    expect(at(1_600_000_000_000).map((d) => d.time)).toEqual([1_599_999_995, 1_700_000_000]);
+    expect(at(1_600_000_010_500).map((d) => d.time)).toEqual([1_600_000_005.5, 1_700_000_000]);
+  });
+
   test('Send with decimal-fraction base times (Leshan senml_cbor_encode_timestamped_nodes)', () => {
     const payload =
       '83a321662f302f302f3022c482001a1dcd6504036c53616d706c65537472696e67a321662f302f302f3122c482001a1dcd650504f4' +
@@ -187,6 +200,13 @@ describe('SenML CBOR golden vectors', () => {
     );
   });
 
+  test('indefinite lengths (array, map, text) and unknown fields of any shape', () => {
+    // [_ {_ -2: "/3/0/", 0: (_ "9"), 2: 5, 1: [_ "%", {}], 5: null}]
+    const payload =
+      '9f' + 'bf' + '21652f332f302f' + '00' + '7f6139ff' + '0205' + '019f6125a0ff' + '05f6' + 'ff' + 'ff';
+    expect(decode(payload, '/3/0')).toEqual(objectInstance(0, [singleResource(9, 'integer', 5)]));
+  });
+
   test('text keys for the named fields are read too', () => {
     // [{"bn": "/3/0/", "n": "9", "v": 5}]
     expect(decode('81a362626e652f332f302f616e61396176' + '05', '/3/0')).toEqual(
@@ -244,7 +264,11 @@ describe('SenML CBOR bad input', () => {
     ['vb as an integer', '81a2216a2f31303234312f302f340401', /vb must be a boolean/],
     ['must-understand key', '81a3216a2f31303234312f302f3102016278' + '5f' + '01', /must be understood/],
     ['huge declared length', '9bffffffff00000000', /invalid CBOR/],
-    ['indefinite text (unsupported by cbor-x)', '81a1037f6161ff', /invalid CBOR/],
+    ['a bad chunk in indefinite text', '81a1037f4161ff', /bad chunk/],
+    ['invalid UTF-8', '81a2216a2f31303234312f302f300362c328', /UTF-8/],
+    ['a stray break', '81ff', /not a map/],
+    ['a record map cut short', '81a3216a2f31303234312f302f30', /invalid CBOR/],
+    ['a huge label', '81a11b0000000100000000' + '00', /no name/],
   ];
   test.each(bad)('%s', (_name, h, message) => {
     const run = (): unknown => senmlCborFormat.decode(bytes(h), [10241, 0], context);

@@ -1,98 +1,182 @@
 /**
  * application/senml+cbor (content format 112, RFC 8428 §6 and LwM2M TS Core §7.4.5): a CBOR array
  * of maps keyed by the SenML integer labels (bn -2, bt -3, n 0, v 2, vs 3, vb 4, t 6, vd 8), with
- * LwM2M's object link under the text key `vlo`. Read and written with cbor-x.
+ * LwM2M's object link under the text key `vlo`.
  *
- * Reading accepts what peers send: any integer width, floats of every size, bignums (tags 2/3),
- * decimal fractions (tag 4, which Leshan writes for times), and text keys for the named fields.
- * cbor-x does not take indefinite-length strings and does not reject invalid UTF-8 in text; both
- * are outside what LwM2M clients send.
+ * Records are read and written directly with this package's CBOR reader and writer (cbor-reader.ts
+ * says why not cbor-x), with no intermediate maps. Reading accepts what peers send: any integer
+ * width, floats of every size, bignums (tags 2/3), decimal fractions (tag 4, which Leshan writes
+ * for times), indefinite lengths, text keys for the named fields, and unknown fields of any shape
+ * (skipped unless their name ends in `_`). Text must be valid UTF-8.
  *
- * Writing: integers beyond 32 bits are handed to cbor-x as bigints so they go out as CBOR integers
- * (cbor-x writes large JS numbers as doubles); other numbers as cbor-x chooses (floats as 64-bit).
- * A float resource's -0 is written as 0 because cbor-x writes integral numbers as integers.
+ * Writing keeps the bytes cbor-x wrote before: integers in their shortest form (beyond 32 bits
+ * too), other numbers as float64.
  */
 import { ContentFormat, DecodeError } from '@lwm2m/core';
-import { Decoder, Encoder } from 'cbor-x';
-import { CBOR_FIELD_NAMES, CBOR_LABELS, createSenmlFormat, setRecordField } from './senml-records.js';
+import { ARRAY, BREAK, BYTES, CborReader, MAP, NEGATIVE, TEXT, UNSIGNED } from './cbor-reader.js';
+import { CborWriter } from './cbor-writer.js';
+import {
+  CBOR_FIELD_NAMES,
+  CBOR_LABELS,
+  RECORD_FIELDS,
+  checkUnknownField,
+  createSenmlFormat,
+  newRecord,
+  setRecordField,
+} from './senml-records.js';
 import type { SenmlRecord } from './senml-records.js';
 import type { CodecContext, CompositeFormat, TimestampedFormat } from './types.js';
 
 const FORMAT = ContentFormat.SENML_CBOR;
 
-// Configuration only: with records and shared structures off, neither instance keeps state between calls.
-const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
-const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
+function recordError(message: string): DecodeError {
+  return new DecodeError(message, { format: FORMAT });
+}
 
-function decodeCbor(payload: Uint8Array): unknown {
-  try {
-    return decoder.decode(payload);
-  } catch (error) {
-    // cbor-x throws plain Errors (and RangeError on hostile nesting); report them all as ours.
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DecodeError(`invalid CBOR: ${reason}`, { format: FORMAT, cause: error });
+/**
+ * The field each one-byte key head names (labels -24..23 fit in the head byte), for the fields the
+ * record model reads: the common case needs neither the label's value nor a lookup by it.
+ */
+const FIELD_BY_HEAD: readonly (string | undefined)[] = (() => {
+  const table = new Array<string | undefined>(0x40).fill(undefined);
+  for (const [name, label] of Object.entries(CBOR_LABELS)) {
+    if (RECORD_FIELDS.has(name)) table[label >= 0 ? label : (NEGATIVE << 5) | (-1 - label)] = name;
   }
+  return table;
+})();
+
+/** The name of the field a key stands for: a label (RFC 8428 Table 6) or a text key such as `vlo`. */
+function readFieldName(reader: CborReader, index: number): string | undefined {
+  const start = reader.pos;
+  const head = reader.next();
+  const major = head >> 5;
+  if (major === UNSIGNED || major === NEGATIVE) {
+    const n = reader.argument(head & 0x1f, start);
+    // Labels are small; a huge one is simply not a field we know.
+    if (typeof n === 'bigint') return undefined;
+    return CBOR_FIELD_NAMES.get(major === UNSIGNED ? n : -1 - n);
+  }
+  if (major === TEXT) return reader.text(head & 0x1f, start);
+  throw recordError(`SenML record ${index} has a key that is neither a label nor text`);
+}
+
+/** Reads one record map (its head already read) into a record. */
+function readRecord(reader: CborReader, info: number, start: number, index: number): SenmlRecord {
+  const count = reader.length(info, start, 2);
+  const record = newRecord();
+  for (let i = 0; count < 0 || i < count; i++) {
+    if (count < 0 && reader.peek() === BREAK) {
+      reader.pos++;
+      break;
+    }
+    reader.countEntry(reader.pos);
+    const head = reader.peek();
+    if (head < 0x40 && (head & 0x1f) < 24) {
+      reader.pos++;
+      const field = FIELD_BY_HEAD[head];
+      if (field === undefined) reader.skipItem(2);
+      else setRecordField(record, field, reader.readScalar(2).value, FORMAT);
+      continue;
+    }
+    const name = readFieldName(reader, index);
+    if (name !== undefined && RECORD_FIELDS.has(name)) {
+      setRecordField(record, name, reader.readScalar(2).value, FORMAT);
+    } else {
+      if (name !== undefined) checkUnknownField(name, FORMAT);
+      reader.skipItem(2);
+    }
+  }
+  return record;
 }
 
 function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
-  const cbor = decodeCbor(payload);
-  if (!Array.isArray(cbor))
-    throw new DecodeError('a SenML CBOR payload must be an array of records', { format: FORMAT });
-  if (cbor.length > context.limits.maxEntries) {
-    throw new DecodeError(`${cbor.length} SenML records exceed the limit of ${context.limits.maxEntries}`, {
-      format: FORMAT,
-    });
-  }
-  const records: SenmlRecord[] = new Array<SenmlRecord>(cbor.length);
-  for (let i = 0; i < cbor.length; i++) {
-    const item: unknown = cbor[i];
-    if (!(item instanceof Map)) throw new DecodeError(`SenML record ${i} is not a map`, { format: FORMAT });
-    const record: SenmlRecord = {};
-    for (const [key, value] of item as Map<unknown, unknown>) {
-      if (typeof key === 'number') {
-        const name = CBOR_FIELD_NAMES.get(key);
-        if (name !== undefined) setRecordField(record, name, value, FORMAT);
-      } else if (typeof key === 'string') {
-        setRecordField(record, key, value, FORMAT);
-      } else {
-        throw new DecodeError(`SenML record ${i} has a key that is neither a label nor text`, {
-          format: FORMAT,
-        });
-      }
+  const limit = context.limits.maxEntries;
+  const reader = new CborReader(payload, context.limits, FORMAT, 'invalid CBOR: ');
+  if (payload.byteLength === 0) reader.fail('empty payload');
+  const head = reader.next();
+  if (head >> 5 !== ARRAY) throw recordError('a SenML CBOR payload must be an array of records');
+  const count = reader.length(head & 0x1f, 0, 1);
+  if (count > limit) throw recordError(`${count} SenML records exceed the limit of ${limit}`);
+  const records: SenmlRecord[] = count < 0 ? [] : new Array<SenmlRecord>(count);
+  for (let i = 0; count < 0 || i < count; i++) {
+    const start = reader.pos;
+    const initial = reader.next();
+    if (count < 0) {
+      if (initial === BREAK) break;
+      if (i >= limit) throw recordError(`more than ${limit} SenML records exceed the limit of ${limit}`);
     }
-    records[i] = record;
+    if (initial >> 5 !== MAP) throw recordError(`SenML record ${i} is not a map`);
+    records[i] = readRecord(reader, initial & 0x1f, start, i);
   }
+  reader.expectEnd('the records');
   return records;
 }
 
-/** A number as cbor-x should write it: integers outside 32 bits as bigints so they stay integers. */
-function cborNumber(n: number | bigint): number | bigint {
-  if (typeof n === 'number' && Number.isInteger(n) && (n > 0xffffffff || n < -0x100000000)) {
-    return Number.isSafeInteger(n) ? BigInt(n) : n;
-  }
-  return n;
+/**
+ * Writes a number as cbor-x did, so payloads stay byte for byte what peers' tests expect: safe
+ * integers as CBOR integers in their shortest form, everything else (fractions, NaN, numbers
+ * beyond 2^53) as float64. A float resource's -0 thus goes out as the integer 0.
+ */
+function writeNumber(w: CborWriter, n: number | bigint): void {
+  if (typeof n === 'bigint' || Number.isSafeInteger(n)) w.integer(n);
+  else w.float64(n);
 }
 
-function toCborMap(r: SenmlRecord): Map<number | string, unknown> {
-  const m = new Map<number | string, unknown>();
-  if (r.bn !== undefined) m.set(CBOR_LABELS.bn, r.bn);
-  if (r.bt !== undefined) m.set(CBOR_LABELS.bt, cborNumber(r.bt));
-  if (r.n !== undefined) m.set(CBOR_LABELS.n, r.n);
-  if (r.t !== undefined) m.set(CBOR_LABELS.t, cborNumber(r.t));
-  if (r.v !== undefined) m.set(CBOR_LABELS.v, cborNumber(r.v));
-  if (r.vs !== undefined) m.set(CBOR_LABELS.vs, r.vs);
-  if (r.vb !== undefined) m.set(CBOR_LABELS.vb, r.vb);
-  // A Buffer view, which cbor-x writes as a plain byte string (a bare Uint8Array would get tag 64).
-  if (r.vd !== undefined) m.set(CBOR_LABELS.vd, Buffer.from(r.vd.buffer, r.vd.byteOffset, r.vd.byteLength));
-  if (r.vlo !== undefined) m.set('vlo', r.vlo);
-  return m;
+function writeRecord(w: CborWriter, r: SenmlRecord): void {
+  const size =
+    (r.bn === undefined ? 0 : 1) +
+    (r.bt === undefined ? 0 : 1) +
+    (r.n === undefined ? 0 : 1) +
+    (r.t === undefined ? 0 : 1) +
+    (r.v === undefined ? 0 : 1) +
+    (r.vs === undefined ? 0 : 1) +
+    (r.vb === undefined ? 0 : 1) +
+    (r.vd === undefined ? 0 : 1) +
+    (r.vlo === undefined ? 0 : 1);
+  w.head(MAP, size);
+  if (r.bn !== undefined) {
+    w.integer(CBOR_LABELS.bn);
+    w.text(r.bn);
+  }
+  if (r.bt !== undefined) {
+    w.integer(CBOR_LABELS.bt);
+    writeNumber(w, r.bt);
+  }
+  if (r.n !== undefined) {
+    w.integer(CBOR_LABELS.n);
+    w.text(r.n);
+  }
+  if (r.t !== undefined) {
+    w.integer(CBOR_LABELS.t);
+    writeNumber(w, r.t);
+  }
+  if (r.v !== undefined) {
+    w.integer(CBOR_LABELS.v);
+    writeNumber(w, r.v);
+  }
+  if (r.vs !== undefined) {
+    w.integer(CBOR_LABELS.vs);
+    w.text(r.vs);
+  }
+  if (r.vb !== undefined) {
+    w.integer(CBOR_LABELS.vb);
+    w.byte(r.vb ? 0xf5 : 0xf4);
+  }
+  if (r.vd !== undefined) {
+    w.integer(CBOR_LABELS.vd);
+    w.string(BYTES, r.vd);
+  }
+  if (r.vlo !== undefined) {
+    w.text('vlo');
+    w.text(r.vlo);
+  }
 }
 
 function writeRecords(records: readonly SenmlRecord[]): Uint8Array {
-  const items = new Array<Map<number | string, unknown>>(records.length);
-  for (let i = 0; i < records.length; i++) items[i] = toCborMap(records[i] as SenmlRecord);
-  // cbor-x hands out a view of a buffer it reuses for later calls: copy.
-  return new Uint8Array(encoder.encode(items));
+  const w = new CborWriter(64 + records.length * 24);
+  w.head(ARRAY, records.length);
+  for (let i = 0; i < records.length; i++) writeRecord(w, records[i] as SenmlRecord);
+  return w.finish();
 }
 
 export const senmlCborFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(

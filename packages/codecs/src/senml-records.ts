@@ -6,7 +6,8 @@
  *
  * Times: a resolved time (bt + t) below 2^28 is relative to the current time (RFC 8428 §4.5.3),
  * negative meaning in the past. Decoders resolve it against the `now` they are given (the
- * formats pass `Date.now()`); LwM2M JSON predates that rule and passes no `now`, so its times are
+ * formats pass the context's clock, `Date.now()` by default); LwM2M JSON predates that rule and
+ * passes no `now`, so its times are
  * always absolute, as Leshan reads them.
  */
 import {
@@ -20,10 +21,13 @@ import {
   multipleResource,
   parseObjectLink,
   parsePath,
+  resourceInstance,
+  singleResource,
 } from '@lwm2m/core';
 import type {
   Lwm2mNode,
   Lwm2mPath,
+  ObjectInstanceNode,
   ObjectLink,
   ObjectRegistry,
   PathLevel,
@@ -56,18 +60,38 @@ export const SENML_VERSION = 10;
 
 /** One SenML record as read from a payload or about to be written: the fields LwM2M uses. */
 export interface SenmlRecord {
-  bn?: string;
-  bt?: number;
-  bv?: number | bigint;
-  bver?: number;
-  n?: string;
-  t?: number;
-  v?: number | bigint;
-  vs?: string;
-  vb?: boolean;
-  vd?: Uint8Array;
+  bn?: string | undefined;
+  bt?: number | undefined;
+  bv?: number | bigint | undefined;
+  bver?: number | undefined;
+  n?: string | undefined;
+  t?: number | undefined;
+  v?: number | bigint | undefined;
+  vs?: string | undefined;
+  vb?: boolean | undefined;
+  vd?: Uint8Array | undefined;
   /** LwM2M's object link value, `3:0` (TS Core §7.4.4). */
-  vlo?: string;
+  vlo?: string | undefined;
+}
+
+/**
+ * A record with every field present (undefined): records made here all share one shape, which
+ * keeps field reads in the resolving loop monomorphic (fields added in payload order would not).
+ */
+export function newRecord(): SenmlRecord {
+  return {
+    bn: undefined,
+    bt: undefined,
+    bv: undefined,
+    bver: undefined,
+    n: undefined,
+    t: undefined,
+    v: undefined,
+    vs: undefined,
+    vb: undefined,
+    vd: undefined,
+    vlo: undefined,
+  };
 }
 
 /** SenML CBOR integer labels (RFC 8428 §6, Table 6) by field name; `vlo` has none and stays a text key. */
@@ -146,6 +170,27 @@ function expectBytes(name: string, value: unknown, format: number): Uint8Array {
   throw decodeError(`SenML field ${name} must be bytes or base64url text, got ${typeName(value)}`, format);
 }
 
+/** The fields {@link setRecordField} stores; a reader may skip any other without reading its value. */
+export const RECORD_FIELDS: ReadonlySet<string> = new Set([
+  'bn',
+  'bt',
+  'bv',
+  'bver',
+  'n',
+  't',
+  'v',
+  'vs',
+  'vb',
+  'vd',
+  'vlo',
+]);
+
+/** Fails for an unknown field that must be understood: its name ends in `_` (RFC 8428 §4.4). */
+export function checkUnknownField(name: string, format: number): void {
+  if (name.endsWith('_'))
+    throw decodeError(`SenML field ${JSON.stringify(name)} must be understood but is not supported`, format);
+}
+
 /**
  * Stores one field of a record, checking its JS type. Fields LwM2M does not use (units, sums,
  * update time) are skipped; an unknown field whose name ends in `_` must be understood
@@ -189,11 +234,7 @@ export function setRecordField(record: SenmlRecord, name: string, value: unknown
       record.vlo = expectString(name, value, format);
       return;
     default:
-      if (name.endsWith('_'))
-        throw decodeError(
-          `SenML field ${JSON.stringify(name)} must be understood but is not supported`,
-          format,
-        );
+      checkUnknownField(name, format);
   }
 }
 
@@ -214,34 +255,60 @@ export interface ResolveOptions {
  * `/67/0/00`). Ids must still be decimal and within 0..65534.
  */
 function resolveName(baseName: string, name: string | undefined, format: number): Lwm2mPath {
-  const full = name === undefined ? baseName : baseName + name;
-  const length = full.length;
+  // Scanned by hand across both strings: this runs once per record, and neither a regex, split
+  // nor the concatenated string (which the scan would have to flatten) is needed.
+  const rest = name ?? '';
+  const split = baseName.length;
+  const length = split + rest.length;
   if (length === 0) throw decodeError('SenML record has no name and no base name', format);
-  // Scanned by hand: this runs once per record and regex/split showed up in profiles.
   const ids: number[] = [];
-  let pos = full.charCodeAt(0) === 0x2f ? 1 : 0;
+  let pos = charAt(baseName, rest, 0) === 0x2f ? 1 : 0;
   while (pos < length) {
     let id = 0;
     let digits = 0;
     for (; pos < length; pos++) {
-      const digit = full.charCodeAt(pos) - 0x30;
+      const digit = charAt(baseName, rest, pos) - 0x30;
       if (digit < 0 || digit > 9) break;
       if (++digits > 10) break;
       id = id * 10 + digit;
     }
-    if (digits === 0 || digits > 10)
-      throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
-    if (id > MAX_ID) throw decodeError(`id ${id} out of range in SenML name ${JSON.stringify(full)}`, format);
-    if (ids.length === 4)
-      throw decodeError(`SenML name ${JSON.stringify(full)} has more than 4 levels`, format);
+    if (digits === 0 || digits > 10) throw badName(baseName, rest, 'is not an LwM2M path', format);
+    if (id > MAX_ID)
+      throw decodeError(`id ${id} out of range in SenML name ${JSON.stringify(baseName + rest)}`, format);
+    if (ids.length === 4) throw badName(baseName, rest, 'has more than 4 levels', format);
     ids.push(id);
     if (pos < length) {
-      if (full.charCodeAt(pos) !== 0x2f)
-        throw decodeError(`SenML name ${JSON.stringify(full)} is not an LwM2M path`, format);
+      if (charAt(baseName, rest, pos) !== 0x2f) throw badName(baseName, rest, 'is not an LwM2M path', format);
       pos++;
     }
   }
   return ids as unknown as Lwm2mPath;
+}
+
+/** The character at `pos` of `a + b`. */
+function charAt(a: string, b: string, pos: number): number {
+  return pos < a.length ? a.charCodeAt(pos) : b.charCodeAt(pos - a.length);
+}
+
+function badName(baseName: string, rest: string, problem: string, format: number): DecodeError {
+  return decodeError(`SenML name ${JSON.stringify(baseName + rest)} ${problem}`, format);
+}
+
+/** Decimal digits of an id (0..65534). */
+function digitCount(id: number): number {
+  return id < 10 ? 1 : id < 100 ? 2 : id < 1000 ? 3 : id < 10000 ? 4 : 5;
+}
+
+/**
+ * True when `text`, which resolved to `path`, is exactly what formatPath(path) gives: a leading
+ * slash, no trailing one, no leading zeros (those would make it longer than the ids need).
+ */
+function isFormattedPath(text: string, path: Lwm2mPath): boolean {
+  if (path.length === 0 || text.charCodeAt(0) !== 0x2f || text.charCodeAt(text.length - 1) === 0x2f)
+    return false;
+  let length = path.length;
+  for (let i = 0; i < path.length; i++) length += digitCount(path[i] as number);
+  return text.length === length;
 }
 
 function resolveTime(
@@ -366,6 +433,11 @@ function checkVersion(r: SenmlRecord, format: number): void {
   }
 }
 
+/** A resolved value, with its path as text when the payload spelled it as formatPath would. */
+export interface ResolvedEntry extends FlatEntry {
+  readonly key?: string;
+}
+
 /**
  * Resolves records into typed resource and resource-instance values: base name + name into a
  * path, base time + time into an absolute time, base value + value, and the model's type.
@@ -374,9 +446,9 @@ export function recordsToEntries(
   records: readonly SenmlRecord[],
   registry: ObjectRegistry,
   options: ResolveOptions,
-): FlatEntry[] {
+): ResolvedEntry[] {
   const format = options.format;
-  const out: FlatEntry[] = [];
+  const out: ResolvedEntry[] = [];
   let baseName = '';
   let baseTime: number | undefined;
   let baseValue: number | bigint | undefined;
@@ -391,7 +463,17 @@ export function recordsToEntries(
     }
     const { type, value } = typedValue(r, path, registry, baseValue, options);
     const time = resolveTime(baseTime, r.t, options);
-    out.push(time === undefined ? { path, type, value } : { path, type, value, time });
+    // A record named by its base name alone (as composites are written) already has its key.
+    const key = r.n === undefined && isFormattedPath(baseName, path) ? baseName : undefined;
+    out.push(
+      time === undefined
+        ? key === undefined
+          ? { path, type, value }
+          : { path, type, value, key }
+        : key === undefined
+          ? { path, type, value, time }
+          : { path, type, value, time, key },
+    );
   }
   return out;
 }
@@ -416,11 +498,11 @@ export function recordsToPaths(records: readonly SenmlRecord[], format: number):
  * notification read as a plain one), the latest stays. Untimed duplicates are left for
  * {@link entriesToNode} to reject.
  */
-function latestValues(entries: readonly FlatEntry[]): readonly FlatEntry[] {
+function latestValues<T extends FlatEntry>(entries: readonly T[]): readonly T[] {
   let seen: Map<string, number> | undefined;
   let dropped: Set<number> | undefined;
   for (let i = 0; i < entries.length; i++) {
-    const e = entries[i] as FlatEntry;
+    const e = entries[i] as T;
     if (e.time === undefined) continue;
     seen ??= new Map();
     const key = formatPath(e.path);
@@ -430,7 +512,7 @@ function latestValues(entries: readonly FlatEntry[]): readonly FlatEntry[] {
       continue;
     }
     dropped ??= new Set();
-    const other = entries[j] as FlatEntry;
+    const other = entries[j] as T;
     if (other.time !== undefined && other.time > e.time) {
       dropped.add(i);
     } else {
@@ -467,7 +549,7 @@ export function buildNode(
  * A value outside every requested path fails.
  */
 export function buildComposite(
-  entries: readonly FlatEntry[],
+  entries: readonly ResolvedEntry[],
   registry: ObjectRegistry,
   format: number,
   paths?: readonly Lwm2mPath[],
@@ -476,9 +558,10 @@ export function buildComposite(
   const latest = latestValues(entries);
   if (paths === undefined) {
     for (const e of latest) {
-      const key = formatPath(e.path);
-      if (out.has(key)) throw decodeError(`duplicate value for ${key}`, format);
-      out.set(key, entriesToNode([e], e.path, registry, format));
+      const key = e.key ?? formatPath(e.path);
+      const size = out.size;
+      out.set(key, valueNode(e, registry, format));
+      if (out.size === size) throw decodeError(`duplicate value for ${key}`, format);
     }
     return out;
   }
@@ -509,6 +592,16 @@ export function buildComposite(
     );
   }
   return out;
+}
+
+/** The node of one value on its own: a resource instance, or a single resource unless the model says multiple. */
+function valueNode(e: FlatEntry, registry: ObjectRegistry, format: number): Lwm2mNode {
+  const path = e.path;
+  if (path.length === 4) return resourceInstance(path[3], e.type, e.value);
+  if (registry.getResource(path[0] as number, path[2] as number)?.multiple === true) {
+    throw decodeError(`resource ${formatPath(path)} mixes a single value with instances`, format);
+  }
+  return singleResource(path[2] as number, e.type, e.value);
 }
 
 function groupByObject(entries: readonly FlatEntry[]): Map<number, FlatEntry[]> {
@@ -593,30 +686,57 @@ export function setRecordValue(
  * The base name for the entries of a node at `path`: the path itself when the node is one value
  * (`/3/0/0`), else the path with a trailing slash (`/3/0/`) so each record's name is relative.
  */
-export function baseNameFor(entries: readonly FlatEntry[], path: Lwm2mPath): string {
-  if (entries.length > 0 && entries.every((e) => e.path.length === path.length)) return formatPath(path);
-  return path.length === 0 ? '/' : formatPath(path) + '/';
+export function baseNameFor(
+  entries: readonly FlatEntry[],
+  path: Lwm2mPath,
+  pathText = formatPath(path),
+): string {
+  let single = entries.length > 0;
+  for (let i = 0; single && i < entries.length; i++)
+    single = (entries[i] as FlatEntry).path.length === path.length;
+  if (single) return pathText;
+  return path.length === 0 ? '/' : pathText + '/';
 }
 
 export function relativeName(entryPath: Lwm2mPath, depth: number): string | undefined {
-  return entryPath.length === depth ? undefined : entryPath.slice(depth).join('/');
+  if (entryPath.length === depth) return undefined;
+  let name = String(entryPath[depth]);
+  for (let i = depth + 1; i < entryPath.length; i++) name += '/' + String(entryPath[i]);
+  return name;
 }
 
 /**
  * Appends the records of `node` at `path` in the compact form Leshan writes: the first record
  * carries the base name, the others a name relative to it. Returns how many records it added.
+ * `pathText` is `formatPath(path)` when the caller has it already.
  */
 export function appendNodeRecords(
   node: Lwm2mNode,
   path: Lwm2mPath,
   format: number,
   out: SenmlRecord[],
+  pathText?: string,
 ): number {
+  // One value at its own path, as most composite entries are: no entry list needed.
+  if (
+    ((node.kind === 'resource' && path.length === 3) ||
+      (node.kind === 'resourceInstance' && path.length === 4)) &&
+    node.id === path[path.length - 1]
+  ) {
+    const record = newRecord();
+    record.bn = pathText ?? formatPath(path);
+    setRecordValue(record, node.type, node.value, format);
+    out.push(record);
+    return 1;
+  }
+  if (node.kind === 'objectInstance' && path.length === 2 && node.id === path[1]) {
+    return appendInstanceRecords(node, (pathText ?? formatPath(path)) + '/', format, out);
+  }
   const entries = nodeToEntriesChecked(node, path, format);
-  const base = baseNameFor(entries, path);
+  const base = baseNameFor(entries, path, pathText);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as FlatEntry;
-    const record: SenmlRecord = {};
+    const record = newRecord();
     if (i === 0) record.bn = base;
     const n = relativeName(e.path, path.length);
     if (n !== undefined) record.n = n;
@@ -624,6 +744,38 @@ export function appendNodeRecords(
     out.push(record);
   }
   return entries.length;
+}
+
+/**
+ * The records of an object instance under the base name `base` (`/3/0/`), straight from its
+ * resources: what {@link appendNodeRecords} would write through entries, without them.
+ */
+function appendInstanceRecords(
+  instance: ObjectInstanceNode,
+  base: string,
+  format: number,
+  out: SenmlRecord[],
+): number {
+  const start = out.length;
+  for (const resource of instance.resources.values()) {
+    if (resource.kind === 'resource') {
+      const record = newRecord();
+      record.n = String(resource.id);
+      setRecordValue(record, resource.type, resource.value, format);
+      out.push(record);
+      continue;
+    }
+    const prefix = String(resource.id) + '/';
+    for (const [riid, value] of resource.instances) {
+      const record = newRecord();
+      record.n = prefix + String(riid);
+      setRecordValue(record, resource.type, value, format);
+      out.push(record);
+    }
+  }
+  const first = out[start];
+  if (first) first.bn = base;
+  return out.length - start;
 }
 
 /** {@link nodeToEntries} with a mismatch between node and path reported for this format. */
@@ -650,10 +802,19 @@ export function compositeKeyPath(key: string, format: number): Lwm2mPath {
   }
 }
 
+/**
+ * The key itself when it is what formatPath gives for its path: parsePath accepts no other
+ * spelling of ids, so only a trailing slash (or the root) differs.
+ */
+function formattedKey(key: string): string | undefined {
+  return key.charCodeAt(key.length - 1) === 0x2f ? undefined : key;
+}
+
 /** The records of a composite payload (Read-Composite response, Write-Composite, Send): each node with its own base name. */
 export function compositeRecords(nodes: CompositeNodes, format: number): SenmlRecord[] {
   const out: SenmlRecord[] = [];
-  for (const [key, node] of nodes) appendNodeRecords(node, compositeKeyPath(key, format), format, out);
+  for (const [key, node] of nodes)
+    appendNodeRecords(node, compositeKeyPath(key, format), format, out, formattedKey(key));
   return out;
 }
 
@@ -682,7 +843,7 @@ export function timestampedRecords(
       const nodePath = compositeKeyPath(key, format);
       if (!isPathPrefix(path, nodePath))
         throw encodeError(`node at ${key} is not below ${formatPath(path)}`, format);
-      appendNodeRecords(node, nodePath, format, out);
+      appendNodeRecords(node, nodePath, format, out, formattedKey(key));
     }
     const first = out[start];
     if (time !== undefined && first) first.bt = time;
@@ -710,9 +871,9 @@ const SENML_LEVELS: ReadonlySet<PathLevel> = new Set<PathLevel>([
   'resourceInstance',
 ]);
 
-/** Seconds since the epoch, against which relative SenML times resolve. */
-function nowSeconds(): number {
-  return Date.now() / 1000;
+/** Seconds since the epoch by the context's clock, against which relative SenML times resolve. */
+function nowSeconds(context: CodecContext): number {
+  return (context.now === undefined ? Date.now() : context.now()) / 1000;
 }
 
 /**
@@ -726,7 +887,7 @@ export function createSenmlFormat(
   write: WriteRecords,
 ): CompositeFormat & TimestampedFormat {
   const entries = (payload: Uint8Array, context: CodecContext): FlatEntry[] =>
-    recordsToEntries(read(payload, context), context.registry, { format: id, now: nowSeconds() });
+    recordsToEntries(read(payload, context), context.registry, { format: id, now: nowSeconds(context) });
   return {
     id,
     levels: SENML_LEVELS,

@@ -19,6 +19,11 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
 export interface CodecContext {
   readonly registry: ObjectRegistry;
   readonly limits: DecodeLimits;
+  /**
+   * The current time in milliseconds since the epoch (as `Date.now`), against which relative SenML
+   * times resolve (RFC 8428 §4.5.3: a time below 2^28 s is relative to now). `Date.now` when absent.
+   */
+  readonly now?: () => number;
 }
 
 /** One resource or resource-instance value with its full path: what flat formats (SenML, JSON) carry. */

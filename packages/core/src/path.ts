@@ -40,20 +40,52 @@ export function parsePath(text: string): Lwm2mPath {
   if (typeof text !== 'string' || text.length === 0 || text.charCodeAt(0) !== 0x2f) {
     throw new InvalidPathError(`path must start with "/": ${JSON.stringify(text)}`);
   }
-  const body = text.length > 1 && text.endsWith('/') ? text.slice(1, -1) : text.slice(1);
-  if (body === '') return [];
-  const parts = body.split('/');
-  if (parts.length > 4) throw new InvalidPathError(`path has more than 4 levels: ${JSON.stringify(text)}`);
+  // Scanned by hand, without split or a regex per segment: composite payloads parse a path per
+  // value. Any malformed input goes to pathError, which words the error.
+  const end = text.length > 1 && text.charCodeAt(text.length - 1) === 0x2f ? text.length - 1 : text.length;
+  if (end === 1) return [];
   const ids: number[] = [];
+  let pos = 1;
+  for (;;) {
+    const start = pos;
+    let id = 0;
+    while (pos < end) {
+      const digit = text.charCodeAt(pos) - 0x30;
+      if (digit < 0 || digit > 9) break;
+      id = id * 10 + digit;
+      pos++;
+    }
+    const digits = pos - start;
+    // As /^(0|[1-9][0-9]{0,4})$/ per segment, then the range and the depth.
+    if (
+      digits === 0 ||
+      digits > 5 ||
+      (digits > 1 && text.charCodeAt(start) === 0x30) ||
+      (pos < end && text.charCodeAt(pos) !== 0x2f) ||
+      id > MAX_ID ||
+      ids.length === 4
+    ) {
+      throw pathError(text);
+    }
+    ids.push(id);
+    if (pos === end) return ids as unknown as Lwm2mPath;
+    pos++;
+  }
+}
+
+/** The error for a path {@link parsePath} refused: the depth first, then the first bad segment. */
+function pathError(text: string): InvalidPathError {
+  const body = text.length > 1 && text.endsWith('/') ? text.slice(1, -1) : text.slice(1);
+  const parts = body.split('/');
+  if (parts.length > 4) return new InvalidPathError(`path has more than 4 levels: ${JSON.stringify(text)}`);
   for (const part of parts) {
     if (!/^(0|[1-9][0-9]{0,4})$/.test(part)) {
-      throw new InvalidPathError(`invalid id ${JSON.stringify(part)} in path ${JSON.stringify(text)}`);
+      return new InvalidPathError(`invalid id ${JSON.stringify(part)} in path ${JSON.stringify(text)}`);
     }
     const id = Number(part);
-    if (id > MAX_ID) throw new InvalidPathError(`id ${id} out of range in path ${JSON.stringify(text)}`);
-    ids.push(id);
+    if (id > MAX_ID) return new InvalidPathError(`id ${id} out of range in path ${JSON.stringify(text)}`);
   }
-  return ids as unknown as Lwm2mPath;
+  return new InvalidPathError(`invalid path ${JSON.stringify(text)}`);
 }
 
 /** Checks a tuple built by hand and returns it typed; throws {@link InvalidPathError}. */
@@ -63,7 +95,22 @@ export function toPath(ids: readonly number[]): Lwm2mPath {
 }
 
 export function formatPath(path: Lwm2mPath): string {
-  return path.length === 0 ? '/' : '/' + path.join('/');
+  // Spelled out per length: join() costs more, and payload decoding formats a path per value.
+  switch (path.length) {
+    case 0:
+      return '/';
+    case 1:
+      return `/${path[0]}`;
+    case 2:
+      return `/${path[0]}/${path[1]}`;
+    case 3:
+      return `/${path[0]}/${path[1]}/${path[2]}`;
+    case 4:
+      return `/${path[0]}/${path[1]}/${path[2]}/${path[3]}`;
+    default:
+      // Only a tuple built around the types gets here.
+      return '/' + (path as readonly number[]).join('/');
+  }
 }
 
 export function pathLevel(path: Lwm2mPath): PathLevel {
