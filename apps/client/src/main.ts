@@ -9,8 +9,11 @@
  *   LWM2M_LIFETIME       seconds (default 300)
  *   LWM2M_VERSION        1.0 | 1.1 | 1.2 (default 1.1)
  *   LWM2M_QUEUE_MODE     1 to use queue mode
+ *   LWM2M_FIRMWARE_MAX   largest firmware package accepted, bytes (default 8 MiB); the demo
+ *                        "installs" a package by logging its SHA-256 and reporting it as 3/0/3
  *   LOG_LEVEL            pino level (default info)
  */
+import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import type { DatagramSocket } from '@lwm2m/core';
 import { createUdpSocket } from '@lwm2m/transport-coap';
@@ -47,6 +50,9 @@ if (!['1.0', '1.1', '1.2'].includes(version)) fail(`LWM2M_VERSION ${version} is 
 const lifetime = Number(env['LWM2M_LIFETIME'] ?? 300);
 if (!Number.isInteger(lifetime) || lifetime < 1) fail('LWM2M_LIFETIME must be a positive integer');
 
+const firmwareMax = Number(env['LWM2M_FIRMWARE_MAX'] ?? 8 * 1024 * 1024);
+if (!Number.isInteger(firmwareMax) || firmwareMax < 1) fail('LWM2M_FIRMWARE_MAX must be a positive integer');
+
 const transport: ClientTransport = {
   async connect(target, signal): Promise<DatagramSocket> {
     if (!target.secure) return createUdpSocket();
@@ -74,6 +80,20 @@ const client = createClient({
     firmwareVersion: '0.1.0',
     onReboot: () => logger.warn('reboot requested (ignored by this demo client)'),
   },
+  maxBodySize: firmwareMax,
+  firmware: {
+    maxPackageSize: firmwareMax,
+    verify: (image, meta) => {
+      const digest = createHash('sha256').update(image).digest('hex');
+      logger.info({ delivery: meta.delivery, uri: meta.uri, size: meta.size, sha256: digest }, 'firmware package received');
+      return { name: 'node-client', version: digest.slice(0, 12) };
+    },
+    apply: (_image, meta) => {
+      // A real device would write the image and reboot; the demo reports the new version.
+      logger.info({ version: meta.version }, 'firmware update applied');
+      client.device.set(3, meta.version ?? 'unknown');
+    },
+  },
   objects: [connectivityMonitoringObject(), locationObject(new LocationInstance(systemClock, { latitude: 48.8566, longitude: 2.3522 })), temperatureObject([sensor])],
 });
 
@@ -83,6 +103,7 @@ client.on('registration-failed', (info) => logger.warn({ ssid: info.ssid, final:
 client.on('bootstrap-finished', (info) => logger.info(info, 'bootstrap finished'));
 client.on('bootstrap-failed', (info) => logger.warn({ uri: info.uri, err: info.error.message }, 'bootstrap failed'));
 client.on('operation', (op) => logger.info(op, op.operation));
+client.firmware?.on('state', (event) => logger.info(event, 'firmware state'));
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ContentFormat, createCoreObjectRegistry, createSilentLogger, formatPath, parsePath } from '@lwm2m/core';
-import type { Logger, Lwm2mNode, Lwm2mPath, ObjectRegistry, PeerAddress } from '@lwm2m/core';
+import type { DatagramSocket, Logger, Lwm2mNode, Lwm2mPath, ObjectRegistry, PeerAddress } from '@lwm2m/core';
 import type { Lwm2mCodec } from '@lwm2m/codecs';
 import { createCodec } from '@lwm2m/codecs';
 import type { TransmissionParameters } from '@lwm2m/transport-coap';
@@ -14,7 +14,10 @@ import type { Lwm2mVersion } from './formats.js';
 import type { InstanceHandler, ObjectImplementation } from './instance.js';
 import { LOCAL_CONTEXT, ObjectTree } from './object-tree.js';
 import type { TreeListener } from './object-tree.js';
-import { accessControlObject } from './objects/access-control.js';
+import { AccessControl, accessControlObject } from './objects/access-control.js';
+import type { AccessControlEntry } from './objects/access-control.js';
+import type { FirmwareHost, FirmwareOptions } from './objects/firmware-update.js';
+import { FirmwareUpdateInstance, firmwareUpdateObject } from './objects/firmware-update.js';
 import type { DeviceInfo } from './objects/device.js';
 import { DeviceInstance, deviceObject } from './objects/device.js';
 import type { SecurityConfig } from './objects/security.js';
@@ -25,6 +28,7 @@ import type { ObservedTarget } from './reporter.js';
 import type { RetryPolicy, SessionHost, SessionState } from './session.js';
 import { DEFAULT_RETRY, ServerSession } from './session.js';
 import type { ClientTransport } from './transport.js';
+import { parseServerUri } from './transport.js';
 
 /** One LwM2M server the client registers to: its Security (0) and Server (1) settings. */
 export interface ServerAccount extends Omit<SecurityConfig, 'bootstrap' | 'ssid'>, ServerConfig {}
@@ -60,6 +64,15 @@ export interface ClientOptions {
   readonly requestTimeout?: number;
   /** How long to wait for Bootstrap-Finish in ms; default the account timeout (0/x/12) or 120 s. */
   readonly bootstrapTimeout?: number;
+  /**
+   * Largest request body a server may send in Block1 blocks (a pushed firmware package), in bytes;
+   * larger ones get 4.13. Default the CoAP endpoint's (8 MiB).
+   */
+  readonly maxBodySize?: number;
+  /** Adds the Firmware Update object /5/0 with these hooks (see {@link FirmwareOptions}). */
+  readonly firmware?: FirmwareOptions;
+  /** Access Control instances (object 2) to start with; checked when there is more than one server. */
+  readonly accessControl?: readonly AccessControlEntry[];
 }
 
 export interface RegistrationInfo {
@@ -134,7 +147,7 @@ function readNumber(value: unknown): number | undefined {
  * with bootstrap, registration life cycle, reporting, Send and queue mode. Create it with
  * {@link createClient}, then `start()`; `close()` deregisters.
  */
-export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHost, BootstrapHost, TreeListener, ServerActions {
+export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHost, BootstrapHost, TreeListener, ServerActions, FirmwareHost {
   readonly endpointName: string;
   readonly version: Lwm2mVersion;
   readonly tree: ObjectTree;
@@ -148,6 +161,9 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
   readonly requestTimeout: number;
   /** The Device instance /3/0. */
   readonly device: DeviceInstance;
+  /** The Firmware Update instance /5/0 when the `firmware` option is set: `state` and `progress` events. */
+  readonly firmware: FirmwareUpdateInstance | undefined;
+  readonly maxBodySize: number | undefined;
   readonly #bootstrapTimeout: number | undefined;
   readonly #sessions = new Map<number, ServerSession>();
   #bootstrap: BootstrapSession | undefined;
@@ -173,6 +189,7 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     this.transmission = options.transmission;
     this.requestTimeout = options.requestTimeout ?? 93_000;
     this.#bootstrapTimeout = options.bootstrapTimeout;
+    this.maxBodySize = options.maxBodySize;
     const queue = options.queueMode;
     this.awakeTime = queue === undefined || queue === false ? undefined : queue === true ? DEFAULT_AWAKE_TIME : (queue.awakeTime ?? DEFAULT_AWAKE_TIME);
 
@@ -191,9 +208,12 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     this.device = new DeviceInstance(this.clock, options.device, this.awakeTime === undefined ? 'U' : 'UQ');
     this.tree.addObject(securityObject(securities));
     this.tree.addObject(serverObject(this, servers));
-    this.tree.addObject(accessControlObject());
+    this.tree.addObject(accessControlObject(options.accessControl));
     this.tree.addObject(deviceObject(this.device));
+    this.firmware = options.firmware === undefined ? undefined : new FirmwareUpdateInstance(this, options.firmware);
+    if (this.firmware !== undefined) this.tree.addObject(firmwareUpdateObject(this.firmware));
     for (const object of options.objects ?? []) this.tree.addObject(object);
+    this.tree.setAccessControl(new AccessControl(this.tree));
     this.tree.setListener(this);
   }
 
@@ -418,6 +438,30 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
 
   configurationUsable(): boolean {
     return this.#dmAccounts().length > 0;
+  }
+
+  socketOpened(socket: DatagramSocket): void {
+    this.firmware?.watch(socket);
+  }
+
+  /** FirmwareHost: PSK of the Security instance whose Server URI names this host and port. */
+  securityFor(host: string, port: number): { identity: string; key: Uint8Array } | undefined {
+    for (const id of this.tree.instanceIds(0)) {
+      const security = this.tree.instance(0, id);
+      const uri = security?.read(0);
+      if (security === undefined || typeof uri !== 'string' || readNumber(security.read(2)) !== 0) continue;
+      try {
+        const parsed = parseServerUri(uri);
+        if (parsed.host !== host || parsed.port !== port) continue;
+      } catch {
+        continue;
+      }
+      const identity = security.read(3);
+      const key = security.read(5);
+      if (!(key instanceof Uint8Array)) continue;
+      return { identity: identity instanceof Uint8Array ? Buffer.from(identity).toString('utf8') : String(identity ?? ''), key };
+    }
+    return undefined;
   }
 
   registered(ssid: number, location: string): void {

@@ -70,3 +70,17 @@ export class ClientConfigError extends Lwm2mError {
     super('ERR_CLIENT_CONFIG', message, options);
   }
 }
+
+/**
+ * A firmware download, check or update that failed; `updateResult` is the Update Result (5/0/5) it
+ * leaves: 2 not enough flash, 3 out of RAM, 4 connection lost, 5 integrity check failure, 6
+ * unsupported package type, 7 invalid URI, 8 update failed, 9 unsupported protocol. A `verify` or
+ * `apply` hook may throw one to pick the result.
+ */
+export class FirmwareUpdateError extends Lwm2mError {
+  readonly updateResult: number;
+  constructor(updateResult: number, message: string, options?: { cause?: unknown }) {
+    super('ERR_FIRMWARE_UPDATE', message, options);
+    this.updateResult = updateResult;
+  }
+}

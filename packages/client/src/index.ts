@@ -33,7 +33,26 @@ export {
   UnsupportedContentFormatError,
   Lwm2mRequestError,
   ClientConfigError,
+  FirmwareUpdateError,
 } from './errors.js';
+export { FirmwareUpdateInstance, firmwareUpdateObject } from './objects/firmware-update.js';
+export type {
+  FirmwareOptions,
+  FirmwareMeta,
+  FirmwarePackageInfo,
+  FirmwareHost,
+  FirmwareEvents,
+  FirmwareStateEvent,
+  FirmwareProgressEvent,
+} from './objects/firmware-update.js';
+export { FirmwareState, UpdateResult, FirmwareProtocol } from './firmware/update-result.js';
+export type { DownloadProgress } from './firmware/http-download.js';
+export { CoapBlockFetcher } from './firmware/coap-block-fetcher.js';
+export type { FetchedBlock } from './firmware/coap-block-fetcher.js';
+export { AccessControl, accessControlObject } from './objects/access-control.js';
+export type { AccessControlEntry } from './objects/access-control.js';
+export { AccessRight } from './object-tree.js';
+export type { AccessChecker } from './object-tree.js';
 export { SecurityMode, securityInstance } from './objects/security.js';
 export type { SecurityConfig } from './objects/security.js';
 export { ServerInstance } from './objects/server.js';

@@ -36,6 +36,25 @@ export interface TreeListener {
   instancesChanged(objectId: number): void;
 }
 
+/** Access rights of the Access Control object's ACL resource (TS Core 1.1 §E.3). */
+export const AccessRight = {
+  READ: 1,
+  WRITE: 2,
+  EXECUTE: 4,
+  DELETE: 8,
+  CREATE: 16,
+} as const;
+
+/** Decides whether a DM server may perform an operation (the client's Access Control enforcement). */
+export interface AccessChecker {
+  /** `instanceId` undefined: an object-level operation (Create). */
+  allows(ssid: number, objectId: number, instanceId: number | undefined, right: number): boolean;
+  /** A server created an instance (it becomes the owner of its access control). */
+  created(ssid: number, objectId: number, instanceId: number): void;
+  /** An instance left the tree. */
+  deleted(objectId: number, instanceId: number): void;
+}
+
 /** One entry of a Discover answer before attributes are added. */
 export interface TreeLink {
   readonly path: Lwm2mPath;
@@ -51,7 +70,6 @@ interface ObjectEntry {
 
 const SECURITY = 0;
 const OSCORE = 21;
-const DEVICE = 3;
 
 function readable(def: ResourceDefinition): boolean {
   return def.operations === 'R' || def.operations === 'RW';
@@ -84,6 +102,7 @@ export class ObjectTree implements ChangeSink {
   readonly registry: ObjectRegistry;
   readonly #objects = new Map<number, ObjectEntry>();
   #listener: TreeListener | undefined;
+  #access: AccessChecker | undefined;
 
   constructor(registry: ObjectRegistry) {
     this.registry = registry;
@@ -91,6 +110,11 @@ export class ObjectTree implements ChangeSink {
 
   setListener(listener: TreeListener | undefined): void {
     this.#listener = listener;
+  }
+
+  /** Checks DM servers' operations from now on (bootstrap and local operations are never checked). */
+  setAccessControl(access: AccessChecker | undefined): void {
+    this.#access = access;
   }
 
   /** Adds an object; its definition must be in the registry. */
@@ -140,6 +164,7 @@ export class ObjectTree implements ChangeSink {
     if (entry === undefined || handler === undefined) return false;
     entry.instances.delete(instanceId);
     handler.detach?.();
+    this.#access?.deleted(objectId, instanceId);
     this.#listener?.instancesChanged(objectId);
     return true;
   }
@@ -177,10 +202,15 @@ export class ObjectTree implements ChangeSink {
       throw new MethodNotAllowedError(`Bootstrap-Read is only allowed on objects 1 and 2, not ${objectId}`);
     }
     if (instanceId === undefined) {
+      // An object-level Read shows only the instances this server may read.
       const instances: ObjectInstanceNode[] = [];
-      for (const id of this.instanceIds(objectId)) instances.push(await this.#readInstance(entry, id));
+      for (const id of this.instanceIds(objectId)) {
+        if (this.#allows(context, objectId, id, AccessRight.READ)) instances.push(await this.#readInstance(entry, id));
+      }
       return objectNode(objectId, instances);
     }
+    this.#handler(entry, instanceId); // 4.04 before 4.01
+    this.#checkAccess(context, objectId, instanceId, AccessRight.READ);
     if (resourceId === undefined) return this.#readInstance(entry, instanceId);
     const def = this.#resourceDefinition(entry, resourceId);
     if (!readable(def)) throw new MethodNotAllowedError(`resource ${formatPath(path)} is not readable`);
@@ -243,6 +273,7 @@ export class ObjectTree implements ChangeSink {
       for (const instance of node.instances.values()) await this.#writeInstance(entry, instance, true, writeContext, true);
       return;
     }
+    if (entry.instances.has(instanceId)) this.#checkAccess(context, objectId, instanceId, AccessRight.WRITE);
     if (resourceId === undefined) {
       if (node.kind !== 'objectInstance' || node.id !== instanceId) throw new BadRequestError(`payload is not instance ${instanceId}`);
       this.#checkResources(entry, node.resources.values(), context);
@@ -349,6 +380,7 @@ export class ObjectTree implements ChangeSink {
     const def = this.#resourceDefinition(entry, resourceId);
     if (!executable(def)) throw new MethodNotAllowedError(`resource ${formatPath(path)} is not executable`);
     const handler = this.#handler(entry, instanceId);
+    this.#checkAccess(context, objectId, instanceId, AccessRight.EXECUTE);
     if (!this.#has(handler, resourceId) || handler.execute === undefined) throw new NotFoundError(`${formatPath(path)} not found`);
     await handler.execute(resourceId, args);
   }
@@ -357,6 +389,7 @@ export class ObjectTree implements ChangeSink {
   async create(objectId: number, node: ObjectInstanceNode | undefined, context: OperationContext): Promise<number> {
     const entry = this.#entry(objectId, context);
     if (entry.implementation.create === undefined) throw new MethodNotAllowedError(`object ${objectId} does not allow Create`);
+    this.#checkAccess(context, objectId, undefined, AccessRight.CREATE);
     const instanceId = node?.id ?? this.#freeInstanceId(entry);
     if (entry.instances.has(instanceId)) throw new BadRequestError(`/${objectId}/${instanceId} exists`);
     if (!entry.definition.multiple && entry.instances.size > 0) throw new BadRequestError(`object ${objectId} is single-instance`);
@@ -371,6 +404,7 @@ export class ObjectTree implements ChangeSink {
       }
     }
     this.#attach(entry, instanceId, handler);
+    if (context.ssid !== undefined && !context.bootstrap) this.#access?.created(context.ssid, objectId, instanceId);
     this.#listener?.instancesChanged(objectId);
     const writeContext: WriteContext = { ssid: context.ssid, bootstrap: context.bootstrap };
     if (node !== undefined) await this.#writeInstance(entry, node, false, writeContext, false);
@@ -388,6 +422,7 @@ export class ObjectTree implements ChangeSink {
       throw new MethodNotAllowedError(`instances of object ${objectId} cannot be deleted`);
     }
     if (!entry.instances.has(instanceId)) throw new NotFoundError(`${formatPath(path)} not found`);
+    this.#checkAccess(context, objectId, instanceId, AccessRight.DELETE);
     this.removeInstance(objectId, instanceId);
   }
 
@@ -406,10 +441,13 @@ export class ObjectTree implements ChangeSink {
     const links: TreeLink[] = [];
     if (instanceId === undefined) {
       links.push(entry.definition.version === '1.0' ? { path: [objectId] } : { path: [objectId], version: entry.definition.version });
-      for (const id of this.instanceIds(objectId)) this.#instanceLinks(entry, id, links);
+      for (const id of this.instanceIds(objectId)) {
+        if (this.#allows(context, objectId, id, AccessRight.READ)) this.#instanceLinks(entry, id, links);
+      }
       return links;
     }
     const handler = this.#handler(entry, instanceId);
+    this.#checkAccess(context, objectId, instanceId, AccessRight.READ);
     if (resourceId === undefined) {
       this.#instanceLinks(entry, instanceId, links);
       return links;
@@ -456,6 +494,19 @@ export class ObjectTree implements ChangeSink {
       throw new UnauthorizedError(`object ${objectId} is only for the bootstrap server`);
     }
     return entry;
+  }
+
+  #allows(context: OperationContext, objectId: number, instanceId: number | undefined, right: number): boolean {
+    if (this.#access === undefined || context.bootstrap || context.ssid === undefined) return true;
+    return this.#access.allows(context.ssid, objectId, instanceId, right);
+  }
+
+  /** 4.01 when the Access Control object refuses this server the operation (TS Core 1.1 §7.3.2). */
+  #checkAccess(context: OperationContext, objectId: number, instanceId: number | undefined, right: number): void {
+    if (!this.#allows(context, objectId, instanceId, right)) {
+      const target = instanceId === undefined ? `/${objectId}` : `/${objectId}/${instanceId}`;
+      throw new UnauthorizedError(`server ${String(context.ssid)} has no access right ${right} on ${target}`);
+    }
   }
 
   #handler(entry: ObjectEntry, instanceId: number): InstanceHandler {

@@ -1,4 +1,4 @@
-import type { Logger, PeerAddress } from '@lwm2m/core';
+import type { DatagramSocket, Logger, PeerAddress } from '@lwm2m/core';
 import { isLwm2mError } from '@lwm2m/core';
 import type { Lwm2mCodec, NotificationAttributes } from '@lwm2m/codecs';
 import { formatRegistrationLinks } from '@lwm2m/codecs';
@@ -53,6 +53,10 @@ export interface SessionHost {
   readonly awakeTime: number | undefined;
   /** Timeout of one request (register, update, send) in ms. */
   readonly requestTimeout: number;
+  /** Largest request body reassembled from Block1 blocks (a pushed firmware package); undefined: the endpoint's default. */
+  readonly maxBodySize: number | undefined;
+  /** A server socket was opened (the Firmware Update object follows pushed blocks on it). */
+  socketOpened(socket: DatagramSocket): void;
   operation(event: DmOperation): void;
   registered(ssid: number, location: string): void;
   updated(ssid: number): void;
@@ -324,7 +328,9 @@ export class ServerSession implements DmHost, ReportingHost {
       handler: this.#handle,
       logger: this.logger,
       ...(this.#host.transmission === undefined ? {} : { transmission: this.#host.transmission }),
+      ...(this.#host.maxBodySize === undefined ? {} : { maxBodySize: this.#host.maxBodySize }),
     });
+    this.#host.socketOpened(socket);
     return this.#endpoint;
   }
 
