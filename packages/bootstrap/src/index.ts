@@ -46,5 +46,5 @@ export type { PlannedWrite } from './instances.js';
 export { parseBootstrapQuery } from './bootstrap-request.js';
 export type { BootstrapRequestParams } from './bootstrap-request.js';
 export { BootstrapConfigError, BootstrapSessionError } from './errors.js';
-export type { Clock } from './clock.js';
-export { systemClock } from './clock.js';
+export type { Clock } from '@lwm2m/core';
+export { systemClock } from '@lwm2m/core';

@@ -26,8 +26,8 @@ import type {
   TransmissionParameters,
 } from '@lwm2m/transport-coap';
 import { parseBootstrapQuery } from './bootstrap-request.js';
-import { systemClock } from './clock.js';
-import type { Clock } from './clock.js';
+import { systemClock } from '@lwm2m/core';
+import type { Clock } from '@lwm2m/core';
 import type { BootstrapConfig } from './config.js';
 import type { BootstrapConfigStore } from './config-store.js';
 import { validateBootstrapConfig } from './config-validation.js';

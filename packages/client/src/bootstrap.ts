@@ -4,7 +4,7 @@ import type { DiscoverLink, Lwm2mCodec } from '@lwm2m/codecs';
 import { formatDiscoverLinks } from '@lwm2m/codecs';
 import type { CoapEndpoint, IncomingRequest, OutgoingResponse, TransmissionParameters } from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode } from '@lwm2m/transport-coap';
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 import { BadRequestError, Lwm2mRequestError, MethodNotAllowedError, NotAcceptableError, UnsupportedContentFormatError } from './errors.js';
 import type { Lwm2mVersion } from './formats.js';
 import type { ObjectTree } from './object-tree.js';

@@ -5,7 +5,7 @@ import { formatDiscoverLinks, parseAttributeQuery } from '@lwm2m/codecs';
 import type { IncomingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
 import { CoapCode } from '@lwm2m/transport-coap';
 import type { AttributeStore } from './attributes.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 import { BadRequestError, MethodNotAllowedError, NotAcceptableError, UnsupportedContentFormatError } from './errors.js';
 import type { Lwm2mVersion } from './formats.js';
 import { responseFormat } from './formats.js';

@@ -11,8 +11,8 @@ export type {
 } from './client.js';
 export type { ClientTransport, ConnectTarget } from './transport.js';
 export { parseServerUri } from './transport.js';
-export type { Clock } from './clock.js';
-export { systemClock } from './clock.js';
+export type { Clock } from '@lwm2m/core';
+export { systemClock } from '@lwm2m/core';
 export type { Lwm2mVersion } from './formats.js';
 export type { InstanceHandler, ObjectImplementation, ResourceContent, ChangeSink, WriteContext } from './instance.js';
 export { StoredInstance } from './stored-instance.js';

@@ -3,7 +3,7 @@ import type { Logger, Lwm2mNode, Lwm2mPath } from '@lwm2m/core';
 import type { Lwm2mCodec, NotificationAttributes } from '@lwm2m/codecs';
 import type { ServerObservation } from '@lwm2m/transport-coap';
 import type { AttributeStore } from './attributes.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 import type { ObjectTree } from './object-tree.js';
 import { LOCAL_CONTEXT } from './object-tree.js';
 

@@ -5,7 +5,7 @@ import { formatRegistrationLinks } from '@lwm2m/codecs';
 import type { CoapEndpoint, CoapResponse, IncomingRequest, OutgoingRequest, OutgoingResponse, TransmissionParameters } from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode, isSuccessCode } from '@lwm2m/transport-coap';
 import { AttributeStore } from './attributes.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 import type { DmHost, DmOperation } from './dm-handler.js';
 import { handleDeviceManagement } from './dm-handler.js';
 import { Lwm2mRequestError } from './errors.js';

@@ -86,3 +86,5 @@ export { createCoreObjectRegistry, coreObjectDefinitions } from './core-objects.
 export type { SecurityInfo, SecurityStore } from './security.js';
 export { identityMatches } from './security.js';
 export { createMemorySecurityStore } from './memory-security-store.js';
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';

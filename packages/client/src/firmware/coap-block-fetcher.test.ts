@@ -11,7 +11,7 @@ import {
   serializeMessage,
 } from '@lwm2m/transport-coap';
 import type { CoapMessage } from '@lwm2m/transport-coap';
-import { systemClock } from '../clock.js';
+import { systemClock } from '@lwm2m/core';
 import { CoapBlockFetcher } from './coap-block-fetcher.js';
 
 const SERVER = { address: '10.0.0.1', port: 5683 };

@@ -14,7 +14,7 @@ import {
   serializeMessage,
 } from '@lwm2m/transport-coap';
 import type { BlockOption, CoapMessage, CoapOption, TransmissionParameters } from '@lwm2m/transport-coap';
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 
 /** One Block2 response. */
 export interface FetchedBlock {

@@ -2,7 +2,7 @@ import { isLwm2mError } from '@lwm2m/core';
 import type { DatagramSocket } from '@lwm2m/core';
 import { CoapCode, CoapOptionNumber, blockSize, formatCode, sizeToSzx } from '@lwm2m/transport-coap';
 import type { CoapOption, TransmissionParameters } from '@lwm2m/transport-coap';
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 import { FirmwareUpdateError } from '../errors.js';
 import type { ConnectTarget } from '../transport.js';
 import { resolvePeer } from '../transport.js';

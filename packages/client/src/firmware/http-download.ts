@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 import { FirmwareUpdateError } from '../errors.js';
 import { UpdateResult } from './update-result.js';
 

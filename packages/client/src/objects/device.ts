@@ -1,5 +1,5 @@
 import type { ResourceValue } from '@lwm2m/core';
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 import type { ObjectImplementation, ResourceContent, WriteContext } from '../instance.js';
 import { StoredInstance } from '../stored-instance.js';
 

@@ -11,7 +11,7 @@ import {
   parseMessage,
 } from '@lwm2m/transport-coap';
 import type { TransmissionParameters } from '@lwm2m/transport-coap';
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 import { BadRequestError, ClientConfigError, FirmwareUpdateError, MethodNotAllowedError } from '../errors.js';
 import { downloadCoap } from '../firmware/coap-download.js';
 import { downloadHttp } from '../firmware/http-download.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '@lwm2m/core';
 import type { ObjectImplementation } from '../instance.js';
 import { StoredInstance } from '../stored-instance.js';
 

@@ -1,4 +1,4 @@
-/** Time source and timers of the bootstrap server; tests pass a fake one. Handles are opaque. */
+/** Time source and one-shot timers of a protocol core; tests pass a fake one. Handles are opaque. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -6,7 +6,10 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock. Global timers are looked up at call time, so jest's fake timers drive it too. */
+/**
+ * The real clock. Global timers are looked up at call time, so jest's fake timers drive it too;
+ * timers are unref'd so an idle server or client never keeps a process alive.
+ */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout(callback: () => void, ms: number): unknown {
