@@ -312,7 +312,14 @@ describe('reliability (RFC 7252 §4.2, §4.8)', () => {
   });
 
   it('does not hold the NSTART slot for a NON request', async () => {
-    const p = pair(() => new Promise<OutgoingResponse>(() => undefined));
+    // PROBING_RATE would hold the second NON back (see probing.test.ts); this is about NSTART.
+    const p = pair(
+      () => new Promise<OutgoingResponse>(() => undefined),
+      {},
+      {
+        transmission: { probingRate: Infinity },
+      },
+    );
     void p.client.request({ peer: p.serverPeer, method: 'GET', confirmable: false }).catch(() => undefined);
     void p.client.request({ peer: p.serverPeer, method: 'GET', confirmable: false }).catch(() => undefined);
     await flush();

@@ -1,4 +1,5 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { DatagramMessage, DatagramSocket, Logger, PeerAddress, PeerIdentity } from '@lwm2m/core';
 import { AbortError, ClosedError, TimeoutError, createSilentLogger, formatPeer } from '@lwm2m/core';
 import { BlockAssembler, blockSize, decodeBlock, encodeBlock, sizeToSzx, sliceBlock } from './block.js';
@@ -21,6 +22,7 @@ import {
   CoapResetError,
   CoapTimeoutError,
 } from './errors.js';
+import { DedupCache } from './dedup-cache.js';
 import { ExpiringMap } from './expiring-map.js';
 import { parseMessage, serializeMessage } from './message.js';
 import type { CoapMessage, CoapOption } from './message.js';
@@ -32,7 +34,6 @@ import {
   CoapOptionNumber as O,
   findOption,
   firstUnknownCriticalOption,
-  getStringOptions,
   getUintOption,
   pushStringOptions,
   splitPath,
@@ -40,7 +41,13 @@ import {
   uintOption,
   withoutOptions,
 } from './options.js';
+import { ByteSlab } from './byte-slab.js';
+import { RandomPool } from './random-pool.js';
+import { TimerQueue } from './timer-queue.js';
+import type { TimerEntry } from './timer-queue.js';
 import { DEFAULT_TRANSMISSION } from './types.js';
+import { directSend } from './udp-socket.js';
+import { decodeUtf8, encodeUtf8 } from './utf8.js';
 import type {
   CoapResponse,
   IncomingRequest,
@@ -77,61 +84,122 @@ export interface CoapEndpointOptions {
   readonly requestTimeout?: number;
   /** A uniform random number in [0, 1) for the ACK timeout jitter; default Math.random. */
   readonly random?: () => number;
+  /** Source of token bytes (asked for a few KiB at a time); default node:crypto randomBytes. */
   readonly randomBytes?: (size: number) => Uint8Array;
   /** How often expired cache entries are swept; default 5000 ms. */
   readonly sweepInterval?: number;
+  /**
+   * RFC 7641 §3.3.1: when the Max-Age of the latest notification has passed (plus
+   * `reregistrationMargin`) without a fresh one, re-register with GET Observe=0 and the same
+   * token. Default true; `observe()` can turn it off per observation.
+   */
+  readonly reregisterObservations?: boolean;
+  /** Time granted beyond Max-Age before re-registering (network delay, server jitter); default 2000 ms. */
+  readonly reregistrationMargin?: number;
+  /**
+   * Apply PROBING_RATE (`transmission.probingRate`) to NON notifications too, not only to NON
+   * requests. Default false: an observer never answers NON notifications, so a quiet observer
+   * would be held to 1 byte/s; RFC 7641 §4.5 checks on observers with a CON notification instead.
+   */
+  readonly probeNotifications?: boolean;
+}
+
+/** {@link CoapEndpoint.observe} options. */
+export interface ObserveOptions extends RequestOptions {
+  /** Re-register when Max-Age passes without a notification (RFC 7641 §3.3.1); default the endpoint's setting. */
+  readonly reregister?: boolean;
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
-const textEncoder = new TextEncoder();
+const NO_STRINGS: readonly string[] = Object.freeze([]);
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Room left in a datagram for header, token and options next to one block. */
 const BLOCK_HEADROOM = 128;
+/** Uri-Path option lists cached per path string (LwM2M asks the same paths over and over). */
+const MAX_CACHED_PATHS = 512;
 
-/** A CON we sent and retransmit until ACK or RST. */
-interface Transmission {
-  readonly key: string;
+export interface CoapEndpointEvents {
+  /**
+   * A well-formed CoAP message (request, response, ACK, RST, notification, duplicate or not)
+   * arrived from `peer`: it is awake. Emitted before the message is handled.
+   */
+  activity: [peer: PeerAddress];
+}
+
+/** A CON we sent and retransmit until ACK or RST; it is its own retransmission timer. */
+interface Transmission extends TimerEntry {
+  readonly messageId: number;
   readonly peer: PeerAddress;
   readonly bytes: Uint8Array;
   readonly kind: 'request' | 'response' | 'notification' | 'ping';
   attempts: number;
   timeout: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
   pending: PendingRequest | undefined;
   observation: ServerObservation | undefined;
   settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
 }
 
-/** One request we sent, waiting for its response. */
-interface PendingRequest {
+/** A NON we hold back under PROBING_RATE; a newer notification of the same observation replaces it. */
+interface HeldNon {
+  bytes: Uint8Array;
+  readonly observation: ServerObservation | undefined;
+  readonly pending: PendingRequest | undefined;
+}
+
+/** NON traffic to a peer that has not answered since `since` (RFC 7252 §4.7); its own release timer. */
+interface ProbeState extends TimerEntry {
+  readonly key: string;
   readonly peer: PeerAddress;
-  readonly peerKey: string;
-  readonly tokenKey: string;
+  readonly since: number;
+  bytes: number;
+  readonly held: HeldNon[];
+}
+
+/** A client observation's Max-Age watch: due when it should have heard a fresh notification. */
+interface Reregistration extends TimerEntry {
+  readonly observation: Observation;
+}
+
+/** RFC 7252 §5.10.5: Max-Age when the option is absent. */
+const DEFAULT_MAX_AGE_S = 60;
+
+interface ExchangeResult {
+  readonly message: CoapMessage;
+  readonly observation: Observation | undefined;
+}
+
+/** One request message we sent, waiting for its response; it is its own deadline timer. */
+interface PendingRequest extends TimerEntry {
+  readonly peer: PeerAddress;
+  /** NSTART bookkeeping of the peer (shared by its requests; no key string kept per request). */
+  readonly peerState: PeerState;
+  readonly tokenKey: number;
   readonly token: Uint8Array;
   readonly code: number;
   readonly options: readonly CoapOption[];
   readonly payload: Uint8Array;
   readonly confirmable: boolean;
+  readonly deadline: number;
   readonly registersObservation: boolean;
-  readonly resolve: (message: CoapMessage) => void;
+  /** `request()`: called with the whole response (a Block2 body fetched first). */
+  readonly onResponse: ((response: CoapResponse) => void) | undefined;
+  /** Internal steps (blocks, observe, cancel): called with the message as it came. */
+  readonly onMessage: ((result: ExchangeResult) => void) | undefined;
   readonly reject: (error: Error) => void;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  deadline: ReturnType<typeof setTimeout> | undefined;
   transmission: Transmission | undefined;
   holdsSlot: boolean;
-  nonKey: string | undefined;
+  /** Message id of a NON request, so a Reset to it fails it at once; -1 otherwise. */
+  nonMessageId: number;
   done: boolean;
   observation: Observation | undefined;
 }
 
 interface PeerState {
+  readonly key: string;
   active: number;
   readonly queue: PendingRequest[];
-}
-
-interface DedupEntry {
-  reply: Uint8Array | undefined;
 }
 
 interface CachedBody {
@@ -140,13 +208,38 @@ interface CachedBody {
   readonly body: Uint8Array;
 }
 
-interface NotificationQueue {
-  inFlight: boolean;
-  next: { notification: Notification; resolve: () => void; reject: (error: Error) => void } | undefined;
+interface Settler {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * A CON notification awaiting its ACK, and the newest state waiting to take over its next
+ * retransmission (RFC 7641 §4.5.2). Callers of `notify()` whose state was superseded learn the
+ * outcome of the notification that carried a newer state.
+ */
+interface NotificationInTransit {
+  transmission: Transmission | undefined;
+  settlers: Settler[];
+  next: Notification | undefined;
+  nextSettlers: Settler[];
 }
 
 function peerKeyOf(peer: PeerAddress): string {
   return `${peer.address}|${peer.port}`;
+}
+
+function samePeer(a: PeerAddress, b: PeerAddress): boolean {
+  return a.port === b.port && a.address === b.address;
+}
+
+/**
+ * Our tokens (4..8 random bytes) are looked up by their first 30 bits, a small integer: no
+ * string per datagram. The peer and the whole token are compared after the lookup.
+ */
+function tokenKeyOf(token: Uint8Array): number {
+  if (token.length < 4) return -1;
+  return ((token[0]! & 0x3f) << 24) | (token[1]! << 16) | (token[2]! << 8) | token[3]!;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -155,7 +248,7 @@ function hex(bytes: Uint8Array): string {
 
 function toBytes(payload: Payload | undefined): Uint8Array {
   if (payload === undefined) return EMPTY;
-  return typeof payload === 'string' ? textEncoder.encode(payload) : payload;
+  return typeof payload === 'string' ? encodeUtf8(payload) : payload;
 }
 
 function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
@@ -179,30 +272,48 @@ function transferKey(peerKey: string, message: CoapMessage): string {
   return key;
 }
 
+/** The values of a repeatable string option; a shared empty array when there is none (the usual case). */
+function stringOptions(options: readonly CoapOption[], number: number): readonly string[] {
+  let values: string[] | undefined;
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i]!;
+    if (option.number === number) (values ??= []).push(decodeUtf8(option.value));
+  }
+  return values ?? NO_STRINGS;
+}
+
 function toResponse(
   peer: PeerAddress,
   message: CoapMessage,
   payload: Uint8Array = message.payload,
 ): CoapResponse {
+  const options = message.options;
   return {
     peer,
     code: message.code,
-    options: message.options,
+    options,
     payload,
-    contentFormat: getUintOption(message.options, O.CONTENT_FORMAT),
-    observe: getUintOption(message.options, O.OBSERVE),
-    locationPath: getStringOptions(message.options, O.LOCATION_PATH),
+    contentFormat: options.length === 0 ? undefined : getUintOption(options, O.CONTENT_FORMAT),
+    observe: options.length === 0 ? undefined : getUintOption(options, O.OBSERVE),
+    locationPath: options.length === 0 ? NO_STRINGS : stringOptions(options, O.LOCATION_PATH),
     message,
   };
+}
+
+function emptyMessage(type: number, messageId: number): Uint8Array {
+  return Uint8Array.of(0x40 | (type << 4), 0, messageId >> 8, messageId & 0xff);
 }
 
 /**
  * A CoAP endpoint on one datagram socket, in both roles: it answers requests through its
  * handler and sends requests to any peer from the same port (RFC 7252 message layer with
  * reliability, deduplication and NSTART; Observe per RFC 7641; block-wise per RFC 7959).
+ * Emits `activity` for every well-formed message a peer sends (see {@link CoapEndpointEvents}).
  */
-export class CoapEndpoint {
+export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #socket: DatagramSocket;
+  /** Our own UDP socket's promise-free send, when the socket is one. */
+  readonly #sendNow: ((data: Uint8Array, peer: PeerAddress) => void) | undefined;
   readonly #ownsSocket: boolean;
   readonly #logger: Logger;
   readonly #params: TransmissionParameters;
@@ -213,28 +324,59 @@ export class CoapEndpoint {
   readonly #requestTimeout: number;
   readonly #random: () => number;
   readonly #randomBytes: (size: number) => Uint8Array;
+  readonly #tokenPool: RandomPool;
+  readonly #slab = new ByteSlab();
+  readonly #allocate = (size: number): Uint8Array => this.#slab.take(size);
   #handler: RequestHandler | undefined;
 
   #messageId: number;
-  readonly #transmissions = new Map<string, Transmission>();
-  readonly #pending = new Map<string, PendingRequest>();
-  /** NON requests by (peer, message id), so a Reset to one fails it at once. */
-  readonly #nonRequests = new Map<string, PendingRequest>();
+  /** CONs awaiting ACK by message id: ids come from one counter for all peers and are never reused while in use. */
+  readonly #transmissions = new Map<number, Transmission>();
+  /** Requests awaiting a response, by {@link tokenKeyOf} of their token. */
+  readonly #pending = new Map<number, PendingRequest>();
+  /** NON requests by message id, so a Reset to one fails it at once. */
+  readonly #nonRequests = new Map<number, PendingRequest>();
   readonly #peers = new Map<string, PeerState>();
-  readonly #clientObservations = new Map<string, Observation>();
+  readonly #clientObservations = new Map<number, Observation>();
   readonly #serverObservations = new Map<string, ServerObservation>();
-  readonly #notificationQueues = new Map<string, NotificationQueue>();
+  readonly #notificationsInTransit = new Map<ServerObservation, NotificationInTransit>();
   readonly #incoming = new Set<IncomingExchange>();
-  readonly #dedup: ExpiringMap<DedupEntry>;
+  readonly #pathOptions = new Map<string, readonly CoapOption[]>();
+  readonly #dedup: DedupCache;
   readonly #uploads: ExpiringMap<BlockAssembler>;
   readonly #downloads: ExpiringMap<CachedBody>;
   readonly #nonNotifications: ExpiringMap<ServerObservation>;
   readonly #sweepTimer: ReturnType<typeof setInterval>;
   readonly #onDatagram = (datagram: DatagramMessage): void => this.#receive(datagram);
   readonly #onSocketError = (error: Error): void => this.#logger.warn({ err: error }, 'coap socket error');
-  // Bound once per endpoint and given the exchange as a timer argument: no closure per message.
-  readonly #onRetransmitTimer = (transmission: Transmission): void => this.#retransmit(transmission);
-  readonly #onSeparateTimer = (exchange: IncomingExchange): void => this.#acknowledgeLate(exchange);
+  readonly #onSendFailure = (error: unknown): void => {
+    if (this.#closing === undefined) this.#logger.debug({ err: error }, 'coap send failed');
+  };
+  readonly #onTimerError = (error: unknown): void =>
+    this.#logger.error({ err: error }, 'coap timer callback failed');
+  // One Node timer per queue instead of one or two per message.
+  readonly #retransmissions = new TimerQueue<Transmission>(
+    (transmission) => this.#retransmit(transmission),
+    this.#onTimerError,
+  );
+  readonly #deadlines = new TimerQueue<PendingRequest>(
+    (pending) => this.#failRequest(pending, new TimeoutError('no response within the request timeout')),
+    this.#onTimerError,
+  );
+  readonly #probes = new Map<string, ProbeState>();
+  readonly #probeTimers = new TimerQueue<ProbeState>((probe) => this.#releaseHeld(probe), this.#onTimerError);
+  readonly #probeNotifications: boolean;
+  readonly #reregisterByDefault: boolean;
+  readonly #reregistrationMargin: number;
+  readonly #reregistrations = new Map<Observation, Reregistration>();
+  readonly #reregistrationTimers = new TimerQueue<Reregistration>(
+    (entry) => this.#reregister(entry),
+    this.#onTimerError,
+  );
+  readonly #separateTimers = new TimerQueue<IncomingExchange>(
+    (exchange) => this.#acknowledgeLate(exchange),
+    this.#onTimerError,
+  );
   #closing: Promise<void> | undefined;
 
   /** @internal Given to server observations so they can send without a public method here. */
@@ -248,7 +390,9 @@ export class CoapEndpoint {
   };
 
   constructor(options: CoapEndpointOptions) {
+    super();
     this.#socket = options.socket;
+    this.#sendNow = directSend(options.socket);
     this.#ownsSocket = options.ownsSocket ?? true;
     this.#logger = options.logger ?? createSilentLogger();
     this.#params = { ...DEFAULT_TRANSMISSION, ...options.transmission };
@@ -267,11 +411,15 @@ export class CoapEndpoint {
     this.#requestTimeout = options.requestTimeout ?? this.#params.exchangeLifetime;
     this.#random = options.random ?? Math.random;
     this.#randomBytes = options.randomBytes ?? cryptoRandomBytes;
+    this.#tokenPool = new RandomPool(this.#randomBytes);
     this.#handler = options.handler;
+    this.#probeNotifications = options.probeNotifications ?? false;
+    this.#reregisterByDefault = options.reregisterObservations ?? true;
+    this.#reregistrationMargin = options.reregistrationMargin ?? 2000;
     const idBytes = this.#randomBytes(2);
     this.#messageId = ((idBytes[0] ?? 0) << 8) | (idBytes[1] ?? 0);
     const maxTransfers = options.maxTransfers ?? 256;
-    this.#dedup = new ExpiringMap(options.maxDedupEntries ?? 10_000);
+    this.#dedup = new DedupCache(options.maxDedupEntries ?? 10_000);
     this.#uploads = new ExpiringMap(maxTransfers);
     this.#downloads = new ExpiringMap(maxTransfers);
     this.#nonNotifications = new ExpiringMap(options.maxDedupEntries ?? 10_000);
@@ -300,9 +448,46 @@ export class CoapEndpoint {
    * with CoapTimeoutError (no ACK), CoapResetError, TimeoutError (`timeout`), AbortError,
    * ClosedError or CoapBlockError; never with an untyped error.
    */
-  async request(request: OutgoingRequest, options: RequestOptions = {}): Promise<CoapResponse> {
-    const { message } = await this.#send(request, options, false);
-    return message;
+  request(request: OutgoingRequest, options: RequestOptions = {}): Promise<CoapResponse> {
+    if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
+    const code = parseMethod(request.method);
+    if (code === undefined)
+      return Promise.reject(new CoapRequestError(`unknown method ${String(request.method)}`));
+    let body: Uint8Array;
+    let baseOptions: readonly CoapOption[];
+    let blockWise: boolean;
+    try {
+      body = toBytes(request.payload);
+      baseOptions = this.#requestOptions(request);
+      blockWise = request.blockSize !== undefined || body.length > blockSize(this.#szxFor(request.peer));
+    } catch (error) {
+      return Promise.reject(new CoapRequestError('cannot encode request', { cause: error }));
+    }
+    if (blockWise) {
+      return this.#send(request, code, baseOptions, body, options, false).then(({ message }) => message);
+    }
+    // The common case: one message each way, one Promise, no async steps in between.
+    const timeout = options.timeout ?? this.#requestTimeout;
+    const signal = options.signal;
+    if (timeout <= 0) return Promise.reject(new TimeoutError('request timed out'));
+    if (signal?.aborted === true)
+      return Promise.reject(new AbortError('request aborted', { cause: signal.reason }));
+    return new Promise<CoapResponse>((resolve, reject) => {
+      this.#startRequest(
+        request.peer,
+        code,
+        baseOptions,
+        body,
+        request.confirmable ?? true,
+        Date.now() + timeout,
+        signal,
+        undefined,
+        false,
+        resolve,
+        undefined,
+        reject,
+      );
+    });
   }
 
   /**
@@ -310,14 +495,30 @@ export class CoapEndpoint {
    * response arrives. When the server does not accept, the observation is inactive and yields
    * only that response.
    */
-  async observe(request: OutgoingRequest, options: RequestOptions = {}): Promise<Observation> {
-    const { message, observation } = await this.#send({ ...request, observe: 0 }, options, true);
+  async observe(request: OutgoingRequest, options: ObserveOptions = {}): Promise<Observation> {
+    if (this.#closing !== undefined) throw new ClosedError('endpoint closed');
+    const code = parseMethod(request.method);
+    if (code === undefined) throw new CoapRequestError(`unknown method ${String(request.method)}`);
+    const observeRequest = { ...request, observe: 0 };
+    const { message, observation } = await this.#send(
+      observeRequest,
+      code,
+      this.#requestOptions(observeRequest),
+      toBytes(request.payload),
+      options,
+      true,
+    );
     if (observation !== undefined) {
       observation.replaceInitialResponse(message);
+      if ((options.reregister ?? this.#reregisterByDefault) && observation.active) {
+        const entry: Reregistration = { dueAt: 0, heapIndex: -1, timerSeq: 0, observation };
+        this.#reregistrations.set(observation, entry);
+        this.#watchMaxAge(entry, message);
+      }
       return observation;
     }
     return new Observation(
-      { response: message, key: '', token: message.message.token, now: Date.now(), established: false },
+      { response: message, key: -1, token: message.message.token, now: Date.now(), established: false },
       this.#observationControl,
     );
   }
@@ -326,27 +527,18 @@ export class CoapEndpoint {
   ping(peer: PeerAddress, options: RequestOptions = {}): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
     return new Promise<void>((resolve, reject) => {
-      const peerKey = peerKeyOf(peer);
       const messageId = this.#nextMessageId();
-      const bytes = serializeMessage({
-        type: CoapType.CON,
-        code: 0,
-        messageId,
-        token: EMPTY,
-        options: [],
-        payload: EMPTY,
-      });
+      const bytes = emptyMessage(CoapType.CON, messageId);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (error?: Error): void => {
         if (timer !== undefined) clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
-        const current = this.#transmissions.get(transmission.key);
-        if (current === transmission) this.#stopTransmission(transmission);
+        this.#stopTransmission(transmission);
         if (error === undefined) resolve();
         else reject(error);
       };
       const onAbort = (): void => finish(new AbortError('ping aborted'));
-      const transmission = this.#startTransmission(peer, peerKey, messageId, bytes, 'ping');
+      const transmission = this.#startTransmission(peer, messageId, bytes, 'ping');
       transmission.settle = { resolve: () => finish(), reject: (error) => finish(error) };
       if (options.timeout !== undefined) {
         timer = setTimeout(
@@ -371,14 +563,54 @@ export class CoapEndpoint {
 
   // ---- client side ----------------------------------------------------------------------
 
+  /** Options of a request in number order; a request with only a path shares a cached list. */
+  #requestOptions(request: OutgoingRequest): readonly CoapOption[] {
+    const path = request.path === undefined ? undefined : this.#uriPathOptions(request.path);
+    if (
+      request.observe === undefined &&
+      request.contentFormat === undefined &&
+      request.query === undefined &&
+      request.accept === undefined &&
+      request.options === undefined
+    ) {
+      return path ?? [];
+    }
+    const options: CoapOption[] = [];
+    if (request.observe !== undefined) options.push(uintOption(O.OBSERVE, request.observe));
+    if (path !== undefined) options.push(...path);
+    if (request.contentFormat !== undefined)
+      options.push(uintOption(O.CONTENT_FORMAT, request.contentFormat));
+    if (request.query !== undefined) pushStringOptions(options, O.URI_QUERY, splitQuery(request.query));
+    if (request.accept !== undefined) options.push(uintOption(O.ACCEPT, request.accept));
+    if (request.options !== undefined) options.push(...request.options);
+    return options;
+  }
+
+  #uriPathOptions(path: string | readonly string[]): readonly CoapOption[] {
+    if (typeof path !== 'string') {
+      const options: CoapOption[] = [];
+      pushStringOptions(options, O.URI_PATH, path);
+      return options;
+    }
+    let options = this.#pathOptions.get(path);
+    if (options === undefined) {
+      const built: CoapOption[] = [];
+      pushStringOptions(built, O.URI_PATH, splitPath(path));
+      options = Object.freeze(built);
+      if (this.#pathOptions.size >= MAX_CACHED_PATHS) this.#pathOptions.clear();
+      this.#pathOptions.set(path, options);
+    }
+    return options;
+  }
+
   async #send(
     request: OutgoingRequest,
+    code: number,
+    baseOptions: readonly CoapOption[],
+    body: Uint8Array,
     options: RequestOptions,
     registersObservation: boolean,
   ): Promise<{ message: CoapResponse; observation: Observation | undefined }> {
-    if (this.#closing !== undefined) throw new ClosedError('endpoint closed');
-    const code = parseMethod(request.method);
-    if (code === undefined) throw new CoapRequestError(`unknown method ${String(request.method)}`);
     let szx = this.#szxFor(request.peer);
     if (request.blockSize !== undefined) {
       try {
@@ -388,8 +620,6 @@ export class CoapEndpoint {
       }
     }
     const deadline = Date.now() + (options.timeout ?? this.#requestTimeout);
-    const baseOptions = requestOptions(request);
-    const body = toBytes(request.payload);
     const confirmable = request.confirmable ?? true;
     const context: ExchangeContext = {
       peer: request.peer,
@@ -399,7 +629,7 @@ export class CoapEndpoint {
       signal: options.signal,
     };
 
-    let first: { message: CoapMessage; observation: Observation | undefined };
+    let first: ExchangeResult;
     if (body.length > blockSize(szx)) {
       first = await this.#upload(context, baseOptions, body, szx, registersObservation);
     } else {
@@ -426,7 +656,7 @@ export class CoapEndpoint {
     body: Uint8Array,
     initialSzx: number,
     registersObservation: boolean,
-  ): Promise<{ message: CoapMessage; observation: Observation | undefined }> {
+  ): Promise<ExchangeResult> {
     let szx = initialSzx;
     let offset = 0;
     for (;;) {
@@ -510,95 +740,121 @@ export class CoapEndpoint {
     return { ...toResponse(context.peer, first, assembler.body()), message: last };
   }
 
-  /** One request message and its response (with CON retransmission, NSTART, timeout, abort). */
+  /** One request message and its response, as a step of a longer exchange (blocks, observe, cancel). */
   #exchange(
     context: ExchangeContext,
     options: readonly CoapOption[],
     payload: Uint8Array,
     token: Uint8Array | undefined,
     registersObservation: boolean,
-  ): Promise<{ message: CoapMessage; observation: Observation | undefined }> {
+  ): Promise<ExchangeResult> {
     if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
-    const remaining = context.deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(new TimeoutError('request timed out'));
+    if (context.deadline - Date.now() <= 0) return Promise.reject(new TimeoutError('request timed out'));
     if (context.signal?.aborted === true)
       return Promise.reject(new AbortError('request aborted', { cause: context.signal.reason }));
     return new Promise((resolve, reject) => {
-      const peerKey = peerKeyOf(context.peer);
-      const requestToken = token ?? this.#newToken(peerKey);
-      const pending: PendingRequest = {
-        peer: context.peer,
-        peerKey,
-        tokenKey: `${peerKey}#${hex(requestToken)}`,
-        token: requestToken,
-        code: context.code,
+      this.#startRequest(
+        context.peer,
+        context.code,
         options,
         payload,
-        confirmable: context.confirmable,
+        context.confirmable,
+        context.deadline,
+        context.signal,
+        token,
         registersObservation,
-        resolve: (message) => resolve({ message, observation: pending.observation }),
+        undefined,
+        resolve,
         reject,
-        signal: context.signal,
-        onAbort: undefined,
-        deadline: undefined,
-        transmission: undefined,
-        holdsSlot: false,
-        nonKey: undefined,
-        done: false,
-        observation: undefined,
-      };
-      this.#pending.set(pending.tokenKey, pending);
-      pending.deadline = setTimeout(
-        () => this.#failRequest(pending, new TimeoutError(`no response within the request timeout`)),
-        remaining,
       );
-      if (context.signal !== undefined) {
-        const signal = context.signal;
-        pending.onAbort = () =>
-          this.#failRequest(pending, new AbortError('request aborted', { cause: signal.reason }));
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      const state = this.#peerState(peerKey);
-      if (state.active < this.#params.nstart) {
-        state.active++;
-        pending.holdsSlot = true;
-        this.#transmitRequest(pending);
-      } else {
-        state.queue.push(pending);
-      }
     });
+  }
+
+  /** Registers one request message (deadline, abort, NSTART) and sends it or queues it behind NSTART. */
+  #startRequest(
+    peer: PeerAddress,
+    code: number,
+    options: readonly CoapOption[],
+    payload: Uint8Array,
+    confirmable: boolean,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    token: Uint8Array | undefined,
+    registersObservation: boolean,
+    onResponse: ((response: CoapResponse) => void) | undefined,
+    onMessage: ((result: ExchangeResult) => void) | undefined,
+    reject: (error: Error) => void,
+  ): void {
+    const peerState = this.#peerState(peerKeyOf(peer));
+    const requestToken = token ?? this.#newToken();
+    const pending: PendingRequest = {
+      dueAt: 0,
+      heapIndex: -1,
+      timerSeq: 0,
+      peer,
+      peerState,
+      tokenKey: tokenKeyOf(requestToken),
+      token: requestToken,
+      code,
+      options,
+      payload,
+      confirmable,
+      deadline,
+      registersObservation,
+      onResponse,
+      onMessage,
+      reject,
+      signal,
+      onAbort: undefined,
+      transmission: undefined,
+      holdsSlot: false,
+      nonMessageId: -1,
+      done: false,
+      observation: undefined,
+    };
+    this.#pending.set(pending.tokenKey, pending);
+    this.#deadlines.schedule(pending, deadline - Date.now());
+    if (signal !== undefined) {
+      pending.onAbort = () =>
+        this.#failRequest(pending, new AbortError('request aborted', { cause: signal.reason }));
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+    if (peerState.active < this.#params.nstart) {
+      peerState.active++;
+      pending.holdsSlot = true;
+      this.#transmitRequest(pending);
+    } else {
+      peerState.queue.push(pending);
+    }
   }
 
   #transmitRequest(pending: PendingRequest): void {
     const messageId = this.#nextMessageId();
     let bytes: Uint8Array;
     try {
-      bytes = serializeMessage({
-        type: pending.confirmable ? CoapType.CON : CoapType.NON,
-        code: pending.code,
-        messageId,
-        token: pending.token,
-        options: pending.options,
-        payload: pending.payload,
-      });
+      bytes = serializeMessage(
+        {
+          type: pending.confirmable ? CoapType.CON : CoapType.NON,
+          code: pending.code,
+          messageId,
+          token: pending.token,
+          options: pending.options,
+          payload: pending.payload,
+        },
+        this.#allocate,
+      );
     } catch (error) {
       this.#failRequest(pending, new CoapRequestError('cannot encode request', { cause: error }));
       return;
     }
     if (pending.confirmable) {
-      const transmission = this.#startTransmission(
-        pending.peer,
-        pending.peerKey,
-        messageId,
-        bytes,
-        'request',
-      );
+      const transmission = this.#startTransmission(pending.peer, messageId, bytes, 'request');
       transmission.pending = pending;
       pending.transmission = transmission;
     } else {
-      pending.nonKey = `${pending.peerKey}#${messageId}`;
-      this.#nonRequests.set(pending.nonKey, pending);
-      this.#write(bytes, pending.peer);
+      pending.nonMessageId = messageId;
+      this.#nonRequests.set(messageId, pending);
+      this.#sendNon(pending.peer, bytes, undefined, pending);
       // A NON has no ACK to wait for; holding the NSTART slot until a response that may never
       // come would stall every other request to this peer, so it is released once sent.
       this.#releaseSlot(pending);
@@ -638,22 +894,42 @@ export class CoapEndpoint {
       this.#clientObservations.set(pending.tokenKey, observation);
       pending.observation = observation;
     }
-    pending.resolve(message);
+    if (pending.onMessage !== undefined) {
+      pending.onMessage({ message, observation: pending.observation });
+      return;
+    }
+    const onResponse = pending.onResponse!;
+    if (findOption(message.options, O.BLOCK2) === undefined) {
+      onResponse(toResponse(pending.peer, message));
+      return;
+    }
+    // A Block2 answer to a plain request: fetch the rest before resolving.
+    const context: ExchangeContext = {
+      peer: pending.peer,
+      code: pending.code,
+      confirmable: pending.confirmable,
+      deadline: pending.deadline,
+      signal: pending.signal,
+    };
+    this.#completeDownload(context, pending.options, pending.payload, message).then(
+      onResponse,
+      pending.reject,
+    );
   }
 
   #finishRequest(pending: PendingRequest): void {
     pending.done = true;
-    if (pending.deadline !== undefined) clearTimeout(pending.deadline);
+    this.#deadlines.cancel(pending);
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
     if (this.#pending.get(pending.tokenKey) === pending) this.#pending.delete(pending.tokenKey);
     if (pending.transmission !== undefined) this.#stopTransmission(pending.transmission);
-    if (pending.nonKey !== undefined) this.#nonRequests.delete(pending.nonKey);
+    if (pending.nonMessageId >= 0 && this.#nonRequests.get(pending.nonMessageId) === pending)
+      this.#nonRequests.delete(pending.nonMessageId);
     this.#releaseSlot(pending);
   }
 
   #releaseSlot(pending: PendingRequest): void {
-    const state = this.#peers.get(pending.peerKey);
-    if (state === undefined) return;
+    const state = pending.peerState;
     if (!pending.holdsSlot) {
       const index = state.queue.indexOf(pending);
       if (index >= 0) state.queue.splice(index, 1);
@@ -668,30 +944,30 @@ export class CoapEndpoint {
         this.#transmitRequest(next);
       }
     }
-    if (state.active === 0 && state.queue.length === 0) this.#peers.delete(pending.peerKey);
+    // Forget idle peers; a request started later makes a new state (the old one is then unreferenced).
+    if (state.active === 0 && state.queue.length === 0 && this.#peers.get(state.key) === state)
+      this.#peers.delete(state.key);
   }
 
   #peerState(peerKey: string): PeerState {
     let state = this.#peers.get(peerKey);
     if (state === undefined) {
-      state = { active: 0, queue: [] };
+      state = { key: peerKey, active: 0, queue: [] };
       this.#peers.set(peerKey, state);
     }
     return state;
   }
 
-  #newToken(peerKey: string): Uint8Array {
+  #newToken(): Uint8Array {
     for (;;) {
-      const token = this.#randomBytes(this.#tokenLength);
-      const key = `${peerKey}#${hex(token)}`;
+      const token = this.#tokenPool.take(this.#tokenLength);
+      const key = tokenKeyOf(token);
       if (!this.#pending.has(key) && !this.#clientObservations.has(key)) return token;
     }
   }
 
   async #cancelClientObservation(observation: Observation, active: boolean): Promise<void> {
-    if (this.#clientObservations.get(observation.key) === observation)
-      this.#clientObservations.delete(observation.key);
-    observation.finish();
+    this.#endClientObservation(observation, undefined);
     if (!active || this.#closing !== undefined) return;
     const peer = observation.response.peer;
     // RFC 7641 §3.6: the same request with Observe=1 and the same token.
@@ -737,58 +1013,212 @@ export class CoapEndpoint {
     );
   }
 
-  #offerNotification(observation: Observation, response: CoapResponse): void {
-    observation.offer(response, Date.now());
+  /** `renewed`: the response answers a re-registration, so it restarts the Max-Age watch even when not fresher. */
+  #offerNotification(observation: Observation, response: CoapResponse, renewed = false): void {
+    const fresh = observation.offer(response, Date.now());
     if (!isSuccessCode(response.code) || response.observe === undefined) {
       // RFC 7641 §3.2: a notification without Observe or with an error code ends the observation.
-      if (this.#clientObservations.get(observation.key) === observation)
-        this.#clientObservations.delete(observation.key);
-      observation.finish();
+      this.#endClientObservation(observation, undefined);
+      return;
     }
+    const entry = this.#reregistrations.get(observation);
+    if (entry !== undefined && (fresh || renewed)) this.#watchMaxAge(entry, response);
+  }
+
+  #endClientObservation(observation: Observation, error: Error | undefined): void {
+    if (this.#clientObservations.get(observation.key) === observation)
+      this.#clientObservations.delete(observation.key);
+    const entry = this.#reregistrations.get(observation);
+    if (entry !== undefined) {
+      this.#reregistrations.delete(observation);
+      this.#reregistrationTimers.cancel(entry);
+    }
+    observation.finish(error);
+  }
+
+  /** Re-arms the RFC 7641 §3.3.1 watch from the Max-Age of the latest notification. */
+  #watchMaxAge(entry: Reregistration, response: CoapResponse): void {
+    const maxAge = getUintOption(response.options, O.MAX_AGE) ?? DEFAULT_MAX_AGE_S;
+    this.#reregistrationTimers.schedule(entry, maxAge * 1000 + this.#reregistrationMargin);
+  }
+
+  /** Max-Age passed without a fresh notification: register again with the same token (RFC 7641 §3.3.1). */
+  #reregister(entry: Reregistration): void {
+    const { observation } = entry;
+    const registration = observation.registration;
+    if (!observation.active || this.#closing !== undefined || registration === undefined) {
+      this.#reregistrations.delete(observation);
+      return;
+    }
+    const peer = observation.response.peer;
+    const context: ExchangeContext = {
+      peer,
+      code: registration.code,
+      confirmable: true,
+      deadline: Date.now() + this.#requestTimeout,
+      signal: undefined,
+    };
+    this.#exchange(context, registration.options, registration.payload, observation.token, false).then(
+      ({ message }) => {
+        if (!observation.active) return;
+        const block = findOption(message.options, O.BLOCK2);
+        if (block === undefined) {
+          this.#offerNotification(observation, toResponse(peer, message), true);
+          return;
+        }
+        this.#completeDownload(context, registration.options, registration.payload, message).then(
+          (response) => this.#offerNotification(observation, { ...response, message }, true),
+          (error: unknown) => this.#endClientObservation(observation, asError(error)),
+        );
+      },
+      (error: unknown) => {
+        // The server is gone or refuses: the observation is lost, and its reader learns why.
+        if (observation.active) this.#endClientObservation(observation, asError(error));
+      },
+    );
   }
 
   // ---- message layer ---------------------------------------------------------------------
 
+  /** The next message id not used by a CON or NON still tracked (ids are shared by all peers). */
   #nextMessageId(): number {
-    this.#messageId = (this.#messageId + 1) & 0xffff;
-    return this.#messageId;
+    let id = this.#messageId;
+    for (let tries = 0; tries < 0x10000; tries++) {
+      id = (id + 1) & 0xffff;
+      if (!this.#transmissions.has(id) && !this.#nonRequests.has(id)) break;
+    }
+    this.#messageId = id;
+    return id;
   }
 
   #write(bytes: Uint8Array, peer: PeerAddress): void {
-    this.#socket.send(bytes, peer).catch((error: unknown) => {
-      if (this.#closing === undefined)
-        this.#logger.debug({ err: error, peer: formatPeer(peer) }, 'coap send failed');
-    });
+    const sendNow = this.#sendNow;
+    if (sendNow === undefined) {
+      this.#socket.send(bytes, peer).catch(this.#onSendFailure);
+      return;
+    }
+    try {
+      sendNow(bytes, peer);
+    } catch (error) {
+      this.#onSendFailure(error);
+    }
+  }
+
+  /** Sends a NON we initiate, within PROBING_RATE toward a peer that has not answered (RFC 7252 §4.7). */
+  #sendNon(
+    peer: PeerAddress,
+    bytes: Uint8Array,
+    observation: ServerObservation | undefined,
+    pending: PendingRequest | undefined,
+  ): void {
+    const rate = this.#params.probingRate;
+    if (!(rate < Infinity)) {
+      this.#write(bytes, peer);
+      return;
+    }
+    const key = peerKeyOf(peer);
+    const probe = this.#probes.get(key);
+    const now = Date.now();
+    if (probe === undefined) {
+      // Nothing unanswered yet: this NON is the probe.
+      const state: ProbeState = {
+        dueAt: 0,
+        heapIndex: -1,
+        timerSeq: 0,
+        key,
+        peer,
+        since: now,
+        bytes: bytes.length,
+        held: [],
+      };
+      this.#probes.set(key, state);
+      this.#write(bytes, peer);
+      return;
+    }
+    if (probe.held.length === 0 && this.#probeAllows(probe, bytes.length, now)) {
+      probe.bytes += bytes.length;
+      this.#write(bytes, peer);
+      return;
+    }
+    if (observation !== undefined) {
+      const waiting = probe.held.find((held) => held.observation === observation);
+      if (waiting !== undefined) {
+        waiting.bytes = bytes;
+        return;
+      }
+    }
+    probe.held.push({ bytes, observation, pending });
+    if (probe.heapIndex < 0) this.#scheduleRelease(probe, now);
+  }
+
+  #probeAllows(probe: ProbeState, size: number, now: number): boolean {
+    return probe.bytes + size <= (this.#params.probingRate * (now - probe.since)) / 1000;
+  }
+
+  #scheduleRelease(probe: ProbeState, now: number): void {
+    const head = probe.held[0];
+    if (head === undefined) return;
+    const at = probe.since + ((probe.bytes + head.bytes.length) * 1000) / this.#params.probingRate;
+    this.#probeTimers.schedule(probe, Math.max(0, Math.ceil(at - now)));
+  }
+
+  #releaseHeld(probe: ProbeState): void {
+    const now = Date.now();
+    while (probe.held.length > 0) {
+      const head = probe.held[0]!;
+      if (head.pending?.done === true) {
+        probe.held.shift();
+        continue;
+      }
+      if (!this.#probeAllows(probe, head.bytes.length, now)) break;
+      probe.held.shift();
+      probe.bytes += head.bytes.length;
+      this.#write(head.bytes, probe.peer);
+    }
+    this.#scheduleRelease(probe, now);
+  }
+
+  /** The peer sent something: it is responsive again, and what was held back goes out. */
+  #heardFrom(peer: PeerAddress): void {
+    const key = peerKeyOf(peer);
+    const probe = this.#probes.get(key);
+    if (probe === undefined) return;
+    this.#probes.delete(key);
+    this.#probeTimers.cancel(probe);
+    for (const held of probe.held) {
+      if (held.pending?.done !== true) this.#write(held.bytes, peer);
+    }
   }
 
   #startTransmission(
     peer: PeerAddress,
-    peerKey: string,
     messageId: number,
     bytes: Uint8Array,
     kind: Transmission['kind'],
   ): Transmission {
     const { ackTimeout, ackRandomFactor } = this.#params;
     const transmission: Transmission = {
-      key: `${peerKey}#${messageId}`,
+      dueAt: 0,
+      heapIndex: -1,
+      timerSeq: 0,
+      messageId,
       peer,
       bytes,
       kind,
       attempts: 0,
       timeout: ackTimeout * (1 + (ackRandomFactor - 1) * this.#random()),
-      timer: undefined,
       pending: undefined,
       observation: undefined,
       settle: undefined,
     };
-    this.#transmissions.set(transmission.key, transmission);
-    transmission.timer = setTimeout(this.#onRetransmitTimer, transmission.timeout, transmission);
+    this.#transmissions.set(messageId, transmission);
+    this.#retransmissions.schedule(transmission, transmission.timeout);
     this.#write(bytes, peer);
     return transmission;
   }
 
   #retransmit(transmission: Transmission): void {
-    if (this.#transmissions.get(transmission.key) !== transmission) return;
+    if (this.#transmissions.get(transmission.messageId) !== transmission) return;
     if (transmission.attempts >= this.#params.maxRetransmit) {
       this.#stopTransmission(transmission);
       this.#transmissionFailed(
@@ -799,17 +1229,24 @@ export class CoapEndpoint {
       );
       return;
     }
+    const observation = transmission.observation;
+    if (transmission.kind === 'notification' && observation !== undefined) {
+      const state = this.#notificationsInTransit.get(observation);
+      if (state !== undefined && state.transmission === transmission && state.next !== undefined) {
+        this.#takeOverNotification(transmission, observation, state);
+        return;
+      }
+    }
     transmission.attempts++;
     transmission.timeout *= 2;
-    transmission.timer = setTimeout(this.#onRetransmitTimer, transmission.timeout, transmission);
+    this.#retransmissions.schedule(transmission, transmission.timeout);
     this.#write(transmission.bytes, transmission.peer);
   }
 
   #stopTransmission(transmission: Transmission): void {
-    if (transmission.timer !== undefined) clearTimeout(transmission.timer);
-    transmission.timer = undefined;
-    if (this.#transmissions.get(transmission.key) === transmission)
-      this.#transmissions.delete(transmission.key);
+    this.#retransmissions.cancel(transmission);
+    if (this.#transmissions.get(transmission.messageId) === transmission)
+      this.#transmissions.delete(transmission.messageId);
   }
 
   #transmissionFailed(transmission: Transmission, error: Error): void {
@@ -822,13 +1259,14 @@ export class CoapEndpoint {
         else transmission.settle?.reject(error);
         break;
       case 'notification':
+        // Settle first: the callers learn the real cause before the observation ends.
+        transmission.settle?.reject(error);
         if (transmission.observation !== undefined) {
           this.#removeServerObservation(
             transmission.observation,
             error instanceof CoapResetError ? 'reset' : 'timeout',
           );
         }
-        transmission.settle?.reject(error);
         break;
       case 'response':
         if (transmission.observation !== undefined) {
@@ -856,6 +1294,13 @@ export class CoapEndpoint {
         this.#sendReset(datagram.peer, error.messageId);
       }
       return;
+    }
+    if (this.#probes.size > 0) this.#heardFrom(datagram.peer);
+    try {
+      // listenerCount first: emit() builds an argument array even when nobody listens.
+      if (this.listenerCount('activity') > 0) this.emit('activity', datagram.peer);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'coap activity listener threw');
     }
     try {
       this.#dispatch(message, datagram);
@@ -888,22 +1333,25 @@ export class CoapEndpoint {
       if (confirmable) this.#sendReset(peer, message.messageId);
       return;
     }
-    const peerKey = peerKeyOf(peer);
-    const dedupKey = `${peerKey}#${message.messageId}`;
-    const seen = this.#dedup.get(dedupKey);
-    if (seen !== undefined) {
-      if (seen.reply !== undefined) this.#write(seen.reply, peer);
+    const seen = this.#dedup.find(peer.address, peer.port, message.messageId);
+    if (seen !== 0) {
+      const reply = this.#dedup.reply(seen);
+      if (reply !== undefined) this.#write(reply, peer);
       return;
     }
-    const entry: DedupEntry = { reply: undefined };
-    this.#dedup.set(dedupKey, entry, confirmable ? this.#params.exchangeLifetime : this.#params.nonLifetime);
-    if (requestCode) this.#onRequest(message, datagram, peerKey, entry);
-    else this.#onResponse(message, peer, peerKey, entry);
+    const handle = this.#dedup.add(
+      peer.address,
+      peer.port,
+      message.messageId,
+      confirmable ? this.#params.exchangeLifetime : this.#params.nonLifetime,
+    );
+    if (requestCode) this.#onRequest(message, datagram, handle);
+    else this.#onResponse(message, peer, handle);
   }
 
   #onAck(message: CoapMessage, peer: PeerAddress): void {
-    const transmission = this.#transmissions.get(`${peerKeyOf(peer)}#${message.messageId}`);
-    if (transmission === undefined) return;
+    const transmission = this.#transmissions.get(message.messageId);
+    if (transmission === undefined || !samePeer(transmission.peer, peer)) return;
     if (transmission.kind === 'request') {
       const pending = transmission.pending;
       if (pending === undefined) return;
@@ -923,20 +1371,19 @@ export class CoapEndpoint {
   }
 
   #onReset(message: CoapMessage, peer: PeerAddress): void {
-    const peerKey = peerKeyOf(peer);
-    const key = `${peerKey}#${message.messageId}`;
-    const transmission = this.#transmissions.get(key);
-    if (transmission !== undefined) {
+    const transmission = this.#transmissions.get(message.messageId);
+    if (transmission !== undefined && samePeer(transmission.peer, peer)) {
       this.#stopTransmission(transmission);
       this.#transmissionFailed(transmission, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
     }
-    const nonRequest = this.#nonRequests.get(key);
-    if (nonRequest !== undefined) {
+    const nonRequest = this.#nonRequests.get(message.messageId);
+    if (nonRequest !== undefined && samePeer(nonRequest.peer, peer)) {
       this.#failRequest(nonRequest, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
     }
     // RFC 7641 §3.6: a Reset in reply to a NON notification cancels the observation.
+    const key = `${peerKeyOf(peer)}#${message.messageId}`;
     const observation = this.#nonNotifications.get(key);
     if (observation !== undefined) {
       this.#nonNotifications.delete(key);
@@ -944,48 +1391,41 @@ export class CoapEndpoint {
     }
   }
 
-  #onResponse(message: CoapMessage, peer: PeerAddress, peerKey: string, entry: DedupEntry): void {
-    const tokenKey = `${peerKey}#${hex(message.token)}`;
-    const confirmable = message.type === CoapType.CON;
-    const pending = this.#pending.get(tokenKey);
-    const observation = pending === undefined ? this.#clientObservations.get(tokenKey) : undefined;
+  #onResponse(message: CoapMessage, peer: PeerAddress, dedupHandle: number): void {
+    const key = tokenKeyOf(message.token);
+    let pending = this.#pending.get(key);
+    if (pending !== undefined && !(samePeer(pending.peer, peer) && bytesEqual(pending.token, message.token)))
+      pending = undefined;
+    let observation = pending === undefined ? this.#clientObservations.get(key) : undefined;
+    if (
+      observation !== undefined &&
+      !(samePeer(observation.response.peer, peer) && bytesEqual(observation.token, message.token))
+    )
+      observation = undefined;
     if (pending === undefined && observation === undefined) {
       // RFC 7252 §5.3.2 / RFC 7641 §3.6: reject a response nobody waits for (passive cancel).
-      entry.reply = this.#sendReset(peer, message.messageId);
+      this.#dedup.setReply(dedupHandle, this.#sendReset(peer, message.messageId));
       return;
     }
-    if (confirmable) {
-      entry.reply = serializeMessage({
-        type: CoapType.ACK,
-        code: 0,
-        messageId: message.messageId,
-        token: EMPTY,
-        options: [],
-        payload: EMPTY,
-      });
-      this.#write(entry.reply, peer);
+    if (message.type === CoapType.CON) {
+      const ack = emptyMessage(CoapType.ACK, message.messageId);
+      this.#dedup.setReply(dedupHandle, ack);
+      this.#write(ack, peer);
     }
     if (pending !== undefined) this.#resolveRequest(pending, message);
     else if (observation !== undefined) this.#onNotification(observation, peer, message);
   }
 
   #sendReset(peer: PeerAddress, messageId: number): Uint8Array {
-    const bytes = serializeMessage({
-      type: CoapType.RST,
-      code: 0,
-      messageId,
-      token: EMPTY,
-      options: [],
-      payload: EMPTY,
-    });
+    const bytes = emptyMessage(CoapType.RST, messageId);
     this.#write(bytes, peer);
     return bytes;
   }
 
   // ---- server side -----------------------------------------------------------------------
 
-  #onRequest(message: CoapMessage, datagram: DatagramMessage, peerKey: string, entry: DedupEntry): void {
-    const exchange = new IncomingExchange(message, datagram, peerKey, entry, this.#sender);
+  #onRequest(message: CoapMessage, datagram: DatagramMessage, dedupHandle: number): void {
+    const exchange = new IncomingExchange(message, datagram, dedupHandle, this.#sender);
     const method = methodName(message.code);
     if (method === undefined) {
       this.#respond(exchange, { code: CoapCode.METHOD_NOT_ALLOWED });
@@ -1000,7 +1440,15 @@ export class CoapEndpoint {
       return;
     }
     if (exchange.observe === 1) this.#removeServerObservationByKey(exchange.tokenKey, 'deregistered');
-    else if (exchange.observe === 0) this.#removeServerObservationByKey(exchange.tokenKey, 'replaced');
+    else if (exchange.observe === 0) {
+      const previous = this.#serverObservations.get(exchange.tokenKey);
+      if (previous !== undefined) {
+        // RFC 7641 §4.1: the same observer registering again replaces its entry; continuing the
+        // sequence keeps the answer fresh by the client's §3.4 rule (a re-registration, §3.3.1).
+        exchange.initialSequence = previous.nextSequence();
+        this.#removeServerObservation(previous, 'replaced');
+      }
+    }
 
     const block1Option = findOption(message.options, O.BLOCK1);
     if (block1Option !== undefined && !this.#collectBlock1(exchange, block1Option.value)) return;
@@ -1014,7 +1462,7 @@ export class CoapEndpoint {
       }
       exchange.block2 = block2;
       if (block2.num > 0) {
-        const cached = this.#downloads.get(transferKey(peerKey, message));
+        const cached = this.#downloads.get(transferKey(exchange.peerKey, message));
         if (cached !== undefined) {
           this.#respondBody(exchange, cached.code, cached.options, cached.body);
           return;
@@ -1103,9 +1551,7 @@ export class CoapEndpoint {
       return;
     }
     this.#incoming.add(exchange);
-    if (exchange.message.type === CoapType.CON) {
-      exchange.separateTimer = setTimeout(this.#onSeparateTimer, this.#separateAfter, exchange);
-    }
+    if (exchange.message.type === CoapType.CON) this.#separateTimers.schedule(exchange, this.#separateAfter);
     result.then(
       (response) => this.#respond(exchange, response),
       (error: unknown) => {
@@ -1117,18 +1563,10 @@ export class CoapEndpoint {
 
   /** A handler is slow: acknowledge now, answer later (RFC 7252 §5.2.2). */
   #acknowledgeLate(exchange: IncomingExchange): void {
-    exchange.separateTimer = undefined;
     if (exchange.done || this.#closing !== undefined) return;
     exchange.ackSent = true;
-    const bytes = serializeMessage({
-      type: CoapType.ACK,
-      code: 0,
-      messageId: exchange.message.messageId,
-      token: EMPTY,
-      options: [],
-      payload: EMPTY,
-    });
-    exchange.entry.reply = bytes;
+    const bytes = emptyMessage(CoapType.ACK, exchange.message.messageId);
+    this.#dedup.setReply(exchange.dedupHandle, bytes);
     this.#write(bytes, exchange.peer);
   }
 
@@ -1182,12 +1620,7 @@ export class CoapEndpoint {
     }
     const slice = sliceBlock(body, num, szx);
     if (slice === undefined) {
-      this.#sendResponse(
-        exchange,
-        CoapCode.BAD_OPTION,
-        [],
-        textEncoder.encode('Block2 beyond the end of the body'),
-      );
+      this.#sendResponse(exchange, CoapCode.BAD_OPTION, [], encodeUtf8('Block2 beyond the end of the body'));
       return;
     }
     const blockOptions = withoutOptions(options, [O.BLOCK2, O.SIZE2]);
@@ -1211,21 +1644,24 @@ export class CoapEndpoint {
   ): void {
     exchange.done = true;
     this.#incoming.delete(exchange);
-    if (exchange.separateTimer !== undefined) clearTimeout(exchange.separateTimer);
+    this.#separateTimers.cancel(exchange);
     const message = exchange.message;
     const confirmable = message.type === CoapType.CON;
     const piggybacked = confirmable && !exchange.ackSent;
     const messageId = piggybacked ? message.messageId : this.#nextMessageId();
     let bytes: Uint8Array;
     try {
-      bytes = serializeMessage({
-        type: piggybacked ? CoapType.ACK : confirmable ? CoapType.CON : CoapType.NON,
-        code,
-        messageId,
-        token: message.token,
-        options,
-        payload,
-      });
+      bytes = serializeMessage(
+        {
+          type: piggybacked ? CoapType.ACK : confirmable ? CoapType.CON : CoapType.NON,
+          code,
+          messageId,
+          token: message.token,
+          options,
+          payload,
+        },
+        this.#allocate,
+      );
     } catch (error) {
       this.#logger.warn({ err: error }, 'cannot encode coap response');
       bytes = serializeMessage({
@@ -1239,17 +1675,11 @@ export class CoapEndpoint {
     }
     if (confirmable && !piggybacked) {
       // Separate response: a CON of its own (RFC 7252 §5.2.2); duplicates of the request keep getting the empty ACK.
-      const transmission = this.#startTransmission(
-        exchange.peer,
-        exchange.peerKey,
-        messageId,
-        bytes,
-        'response',
-      );
+      const transmission = this.#startTransmission(exchange.peer, messageId, bytes, 'response');
       if (exchange.observation?.registered === true) transmission.observation = exchange.observation;
       return;
     }
-    exchange.entry.reply = bytes;
+    this.#dedup.setReply(exchange.dedupHandle, bytes);
     this.#write(bytes, exchange.peer);
   }
 
@@ -1258,120 +1688,162 @@ export class CoapEndpoint {
     if (!observation.active || this.#serverObservations.get(observation.key) !== observation) {
       return Promise.reject(new ClosedError('observation ended'));
     }
-    const queue = this.#notificationQueue(observation.key);
-    if (queue.inFlight) {
-      // RFC 7641 §4.5.2: only the newest state matters; a notification waiting behind an
-      // unacknowledged CON is replaced by a newer one.
-      return new Promise((resolve, reject) => {
-        queue.next?.resolve();
-        queue.next = { notification, resolve, reject };
-      });
-    }
-    return this.#transmitNotification(observation, notification, queue);
-  }
-
-  #notificationQueue(key: string): NotificationQueue {
-    let queue = this.#notificationQueues.get(key);
-    if (queue === undefined) {
-      queue = { inFlight: false, next: undefined };
-      this.#notificationQueues.set(key, queue);
-    }
-    return queue;
-  }
-
-  #transmitNotification(
-    observation: ServerObservation,
-    notification: Notification,
-    queue: NotificationQueue,
-  ): Promise<void> {
-    let options: CoapOption[];
-    let body: Uint8Array;
-    const code = notification.code ?? CoapCode.CONTENT;
     try {
-      options = responseOptions({ ...notification, code });
-      body = toBytes(notification.payload);
+      notificationContent(notification);
     } catch (error) {
       return Promise.reject(new CoapRequestError('invalid notification', { cause: error }));
     }
-    const success = isSuccessCode(code);
-    if (success) options.push(uintOption(O.OBSERVE, observation.nextSequence()));
-    const now = Date.now();
-    const confirmable = notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS;
-    const szx = this.#szxFor(observation.peer);
-    let payload = body;
-    if (body.length > blockSize(szx)) {
-      const slice = sliceBlock(body, 0, szx)!;
-      payload = slice.data;
-      this.#downloads.set(
-        observation.downloadKey,
-        { code, options: withoutOptions(options, [O.OBSERVE]), body },
-        this.#params.exchangeLifetime,
-      );
-      options.push(
-        { number: O.BLOCK2, value: encodeBlock({ num: 0, more: true, szx }) },
-        uintOption(O.SIZE2, body.length),
-      );
-    }
-    const messageId = this.#nextMessageId();
-    let bytes: Uint8Array;
-    try {
-      bytes = serializeMessage({
-        type: confirmable ? CoapType.CON : CoapType.NON,
-        code,
-        messageId,
-        token: observation.token,
-        options,
-        payload,
-      });
-    } catch (error) {
-      return Promise.reject(new CoapRequestError('cannot encode notification', { cause: error }));
-    }
-    const peerKey = peerKeyOf(observation.peer);
-    if (!success) this.#removeServerObservation(observation, 'error-response');
-    if (!confirmable) {
-      if (success)
-        this.#nonNotifications.set(`${peerKey}#${messageId}`, observation, this.#params.nonLifetime);
-      this.#write(bytes, observation.peer);
-      return Promise.resolve();
-    }
-    observation.lastConfirmableAt = now;
-    queue.inFlight = true;
     return new Promise<void>((resolve, reject) => {
-      const transmission = this.#startTransmission(
-        observation.peer,
-        peerKey,
-        messageId,
-        bytes,
-        'notification',
-      );
-      transmission.observation = success ? observation : undefined;
-      transmission.settle = {
-        resolve: () => {
-          resolve();
-          this.#notificationDone(observation, queue);
-        },
-        reject: (error) => {
-          reject(error);
-          this.#notificationDone(observation, queue);
-        },
-      };
+      const inTransit = this.#notificationsInTransit.get(observation);
+      if (inTransit === undefined) {
+        this.#transmitNotification(observation, notification, [{ resolve, reject }], undefined);
+        return;
+      }
+      // RFC 7641 §4.5.2: the newest state replaces whatever waits, and goes out in place of the
+      // in-transit notification's next retransmission (or right after its ACK).
+      inTransit.next = notification;
+      inTransit.nextSettlers.push({ resolve, reject });
     });
   }
 
-  #notificationDone(observation: ServerObservation, queue: NotificationQueue): void {
-    queue.inFlight = false;
-    const next = queue.next;
-    queue.next = undefined;
-    if (next === undefined) return;
-    if (!observation.active || this.#closing !== undefined) {
-      next.reject(
-        this.#closing !== undefined
-          ? new ClosedError('endpoint closed')
-          : new ClosedError('observation ended'),
+  /**
+   * Sends one notification. `previous` is the CON notification it takes over: the new one then
+   * goes out as that one's next retransmission would have (same counter and timeout schedule).
+   */
+  #transmitNotification(
+    observation: ServerObservation,
+    notification: Notification,
+    settlers: Settler[],
+    previous: Transmission | undefined,
+  ): void {
+    let bytes: Uint8Array;
+    let success: boolean;
+    let confirmable: boolean;
+    let messageId: number;
+    const now = Date.now();
+    try {
+      const { code, options, body } = notificationContent(notification);
+      success = isSuccessCode(code);
+      if (success) options.push(uintOption(O.OBSERVE, observation.nextSequence()));
+      confirmable =
+        previous !== undefined || (notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS);
+      const szx = this.#szxFor(observation.peer);
+      let payload = body;
+      if (body.length > blockSize(szx)) {
+        const slice = sliceBlock(body, 0, szx)!;
+        payload = slice.data;
+        this.#downloads.set(
+          observation.downloadKey,
+          { code, options: withoutOptions(options, [O.OBSERVE]), body },
+          this.#params.exchangeLifetime,
+        );
+        options.push(
+          { number: O.BLOCK2, value: encodeBlock({ num: 0, more: true, szx }) },
+          uintOption(O.SIZE2, body.length),
+        );
+      }
+      messageId = this.#nextMessageId();
+      bytes = serializeMessage(
+        {
+          type: confirmable ? CoapType.CON : CoapType.NON,
+          code,
+          messageId,
+          token: observation.token,
+          options,
+          payload,
+        },
+        this.#allocate,
       );
+    } catch (error) {
+      const failure = new CoapRequestError('cannot encode notification', { cause: error });
+      for (const settler of settlers) settler.reject(failure);
+      // A failed takeover leaves nothing in transit: settle what waited on the superseded one.
+      const state = previous === undefined ? undefined : this.#notificationsInTransit.get(observation);
+      if (state !== undefined) this.#notificationSettled(observation, state, failure);
       return;
     }
-    this.#transmitNotification(observation, next.notification, queue).then(next.resolve, next.reject);
+    if (!success) this.#removeServerObservation(observation, 'error-response');
+    if (!confirmable) {
+      if (success)
+        this.#nonNotifications.set(
+          `${peerKeyOf(observation.peer)}#${messageId}`,
+          observation,
+          this.#params.nonLifetime,
+        );
+      if (this.#probeNotifications)
+        this.#sendNon(observation.peer, bytes, success ? observation : undefined, undefined);
+      else this.#write(bytes, observation.peer);
+      for (const settler of settlers) settler.resolve();
+      return;
+    }
+    observation.lastConfirmableAt = now;
+    let state = this.#notificationsInTransit.get(observation);
+    if (state === undefined) {
+      state = { transmission: undefined, settlers: [], next: undefined, nextSettlers: [] };
+      this.#notificationsInTransit.set(observation, state);
+    }
+    state.settlers.push(...settlers);
+    const transmission = this.#startTransmission(observation.peer, messageId, bytes, 'notification');
+    if (previous !== undefined) {
+      this.#retransmissions.cancel(transmission);
+      transmission.attempts = previous.attempts + 1;
+      transmission.timeout = previous.timeout * 2;
+      this.#retransmissions.schedule(transmission, transmission.timeout);
+    }
+    transmission.observation = success ? observation : undefined;
+    const inTransit = state;
+    inTransit.transmission = transmission;
+    transmission.settle = {
+      resolve: () => this.#notificationSettled(observation, inTransit, undefined),
+      reject: (error) => this.#notificationSettled(observation, inTransit, error),
+    };
+  }
+
+  /** The retransmission slot of an unacknowledged CON notification goes to the newest state. */
+  #takeOverNotification(
+    previous: Transmission,
+    observation: ServerObservation,
+    state: NotificationInTransit,
+  ): void {
+    this.#stopTransmission(previous);
+    // A Reset to the superseded message still cancels the observation (RFC 7641 §3.6).
+    this.#nonNotifications.set(
+      `${peerKeyOf(observation.peer)}#${previous.messageId}`,
+      observation,
+      this.#params.exchangeLifetime,
+    );
+    const next = state.next!;
+    const settlers = state.nextSettlers;
+    state.next = undefined;
+    state.nextSettlers = [];
+    this.#transmitNotification(observation, next, settlers, previous);
+  }
+
+  #notificationSettled(
+    observation: ServerObservation,
+    state: NotificationInTransit,
+    error: Error | undefined,
+  ): void {
+    if (this.#notificationsInTransit.get(observation) !== state) return;
+    this.#notificationsInTransit.delete(observation);
+    for (const settler of state.settlers) {
+      if (error === undefined) settler.resolve();
+      else settler.reject(error);
+    }
+    state.settlers = [];
+    const next = state.next;
+    const nextSettlers = state.nextSettlers;
+    state.next = undefined;
+    state.nextSettlers = [];
+    if (next === undefined) return;
+    if (error !== undefined || !observation.active || this.#closing !== undefined) {
+      const failure =
+        error ?? new ClosedError(this.#closing !== undefined ? 'endpoint closed' : 'observation ended');
+      for (const settler of nextSettlers) settler.reject(failure);
+      return;
+    }
+    // Acknowledged while a newer state waited: send that one now.
+    this.#transmitNotification(observation, next, nextSettlers, undefined);
   }
 
   #removeServerObservationByKey(key: string, reason: ObservationEndReason): void {
@@ -1382,9 +1854,13 @@ export class CoapEndpoint {
   #removeServerObservation(observation: ServerObservation, reason: ObservationEndReason): void {
     if (this.#serverObservations.get(observation.key) === observation) {
       this.#serverObservations.delete(observation.key);
-      const queue = this.#notificationQueues.get(observation.key);
-      this.#notificationQueues.delete(observation.key);
-      queue?.next?.reject(new ClosedError('observation ended'));
+    }
+    const inTransit = this.#notificationsInTransit.get(observation);
+    if (inTransit !== undefined) {
+      this.#notificationsInTransit.delete(observation);
+      if (inTransit.transmission !== undefined) this.#stopTransmission(inTransit.transmission);
+      const ended = new ClosedError(reason === 'closed' ? 'endpoint closed' : 'observation ended');
+      for (const settler of [...inTransit.settlers, ...inTransit.nextSettlers]) settler.reject(ended);
     }
     observation.end(reason);
   }
@@ -1401,6 +1877,18 @@ export class CoapEndpoint {
   // ---- housekeeping ----------------------------------------------------------------------
 
   #sweep(): void {
+    // A silent peer's probing record is forgotten once it holds nothing back, its average is
+    // within PROBING_RATE and NON_LIFETIME has passed: the next NON starts a new probe.
+    const now = Date.now();
+    for (const probe of this.#probes.values()) {
+      if (
+        probe.held.length === 0 &&
+        now - probe.since >= this.#params.nonLifetime &&
+        this.#probeAllows(probe, 0, now)
+      ) {
+        this.#probes.delete(probe.key);
+      }
+    }
     this.#dedup.sweep();
     this.#uploads.sweep();
     this.#downloads.sweep();
@@ -1417,10 +1905,14 @@ export class CoapEndpoint {
       if (transmission.kind === 'ping' || transmission.kind === 'notification')
         transmission.settle?.reject(closed);
     }
-    for (const exchange of this.#incoming) {
-      if (exchange.separateTimer !== undefined) clearTimeout(exchange.separateTimer);
-    }
+    this.#retransmissions.close();
+    this.#deadlines.close();
+    this.#separateTimers.close();
     this.#incoming.clear();
+    this.#reregistrationTimers.close();
+    this.#reregistrations.clear();
+    this.#probeTimers.close();
+    this.#probes.clear();
     for (const observation of [...this.#clientObservations.values()]) observation.finish();
     this.#clientObservations.clear();
     for (const observation of [...this.#serverObservations.values()])
@@ -1442,19 +1934,23 @@ interface ExchangeContext {
   readonly signal: AbortSignal | undefined;
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-function requestOptions(request: OutgoingRequest): CoapOption[] {
-  const options: CoapOption[] = [];
-  if (request.observe !== undefined) options.push(uintOption(O.OBSERVE, request.observe));
-  if (request.path !== undefined) pushStringOptions(options, O.URI_PATH, splitPath(request.path));
-  if (request.contentFormat !== undefined) options.push(uintOption(O.CONTENT_FORMAT, request.contentFormat));
-  if (request.query !== undefined) pushStringOptions(options, O.URI_QUERY, splitQuery(request.query));
-  if (request.accept !== undefined) options.push(uintOption(O.ACCEPT, request.accept));
-  if (request.options !== undefined) options.push(...request.options);
-  return options;
+/** Code, options (without Observe) and body of a notification; throws on values that cannot be encoded. */
+function notificationContent(notification: Notification): {
+  code: number;
+  options: CoapOption[];
+  body: Uint8Array;
+} {
+  const code = notification.code ?? CoapCode.CONTENT;
+  if (!isResponseCode(code)) throw new CoapRequestError(`notification code ${code} is not a response code`);
+  return { code, options: responseOptions({ ...notification, code }), body: toBytes(notification.payload) };
 }
 
 function responseOptions(response: OutgoingResponse): CoapOption[] {
@@ -1470,12 +1966,10 @@ function responseOptions(response: OutgoingResponse): CoapOption[] {
 }
 
 /** One request being answered: what the handler sees, plus the state needed to answer it. */
-class IncomingExchange implements IncomingRequest {
+class IncomingExchange implements IncomingRequest, TimerEntry {
   readonly peer: PeerAddress;
   readonly identity: PeerIdentity | undefined;
   method: CoapMethod = 'GET';
-  readonly path: readonly string[];
-  readonly query: readonly string[];
   readonly options: readonly CoapOption[];
   payload: Uint8Array;
   readonly contentFormat: number | undefined;
@@ -1485,40 +1979,57 @@ class IncomingExchange implements IncomingRequest {
   readonly token: Uint8Array;
 
   readonly message: CoapMessage;
-  readonly peerKey: string;
-  readonly tokenKey: string;
-  readonly entry: DedupEntry;
+  /** This request's entry in the deduplication cache, where its reply is recorded for replay. */
+  readonly dedupHandle: number;
   readonly #sender: NotificationSender;
-  block1Echo: BlockOption | undefined;
-  block2: BlockOption | undefined;
-  observation: ServerObservation | undefined;
-  separateTimer: ReturnType<typeof setTimeout> | undefined;
+  block1Echo: BlockOption | undefined = undefined;
+  block2: BlockOption | undefined = undefined;
+  observation: ServerObservation | undefined = undefined;
+  /** Observe number of the registration answer: continues a replaced observation's sequence. */
+  initialSequence = 2;
   ackSent = false;
   done = false;
+  // The separate-response timer (see TimerEntry).
+  dueAt = 0;
+  heapIndex = -1;
+  timerSeq = 0;
+  readonly path: readonly string[];
+  readonly query: readonly string[];
+  // Built on first use: only block-wise transfers and observations need them.
+  #peerKey: string | undefined = undefined;
+  #tokenKey: string | undefined = undefined;
 
   constructor(
     message: CoapMessage,
     datagram: DatagramMessage,
-    peerKey: string,
-    entry: DedupEntry,
+    dedupHandle: number,
     sender: NotificationSender,
   ) {
     this.message = message;
     this.peer = datagram.peer;
     this.identity = datagram.identity;
-    this.peerKey = peerKey;
-    this.tokenKey = `${peerKey}#${hex(message.token)}`;
-    this.entry = entry;
+    this.dedupHandle = dedupHandle;
     this.#sender = sender;
-    this.options = message.options;
-    this.path = getStringOptions(message.options, O.URI_PATH);
-    this.query = getStringOptions(message.options, O.URI_QUERY);
+    const options = message.options;
+    this.options = options;
     this.payload = message.payload;
-    this.contentFormat = getUintOption(message.options, O.CONTENT_FORMAT);
-    this.accept = getUintOption(message.options, O.ACCEPT);
-    this.observe = getUintOption(message.options, O.OBSERVE);
+    const some = options.length > 0;
+    this.path = some ? stringOptions(options, O.URI_PATH) : NO_STRINGS;
+    this.query = some ? stringOptions(options, O.URI_QUERY) : NO_STRINGS;
+    this.contentFormat = some ? getUintOption(options, O.CONTENT_FORMAT) : undefined;
+    this.accept = some ? getUintOption(options, O.ACCEPT) : undefined;
+    this.observe = some ? getUintOption(options, O.OBSERVE) : undefined;
     this.confirmable = message.type === CoapType.CON;
     this.token = message.token;
+  }
+
+  get peerKey(): string {
+    return (this.#peerKey ??= peerKeyOf(this.peer));
+  }
+
+  /** Server observations are keyed by peer and the observer's token (any length, so a string). */
+  get tokenKey(): string {
+    return (this.#tokenKey ??= `${this.peerKey}#${hex(this.token)}`);
   }
 
   acceptObserve(): ServerObservation {
@@ -1535,7 +2046,7 @@ class IncomingExchange implements IncomingRequest {
         accept: this.accept,
         key: this.tokenKey,
         downloadKey: transferKey(this.peerKey, this.message),
-        initialSequence: 2,
+        initialSequence: this.initialSequence,
       },
       this.#sender,
     );

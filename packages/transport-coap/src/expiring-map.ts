@@ -1,10 +1,23 @@
+interface Slot<K, V> {
+  readonly key: K;
+  readonly value: V;
+  readonly expiresAt: number;
+}
+
 /**
- * A string-keyed map whose entries expire and whose size is bounded: when full, the oldest entry
- * goes. It has no timer of its own; the owner calls {@link sweep} from one periodic timer, and
- * reads check expiry so a late sweep never serves stale entries.
+ * A map whose entries expire and whose size is bounded: when full, the oldest entry goes. It has
+ * no timer of its own; the owner calls {@link sweep} from one periodic timer, and reads check
+ * expiry so a late sweep never serves stale entries.
+ *
+ * Eviction order is kept in an array of slots beside the Map. Taking the oldest from the Map
+ * itself (`keys().next()`) walks over every deleted slot at the front of V8's hash table, which
+ * made a full deduplication cache cost microseconds per datagram.
  */
-export class ExpiringMap<V> {
-  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
+export class ExpiringMap<V, K = string> {
+  readonly #entries = new Map<K, Slot<K, V>>();
+  /** Slots in insertion order from #head on; a slot no longer in #entries is skipped. */
+  #order: (Slot<K, V> | undefined)[] = [];
+  #head = 0;
   readonly #maxEntries: number;
   readonly #now: () => number;
 
@@ -17,53 +30,69 @@ export class ExpiringMap<V> {
     return this.#entries.size;
   }
 
-  get(key: string): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.#now()) {
+  get(key: K): V | undefined {
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt <= this.#now()) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.value;
+    return slot.value;
   }
 
-  /** Stores `value` for `ttl` ms; returns the entry evicted to make room, if any. */
-  set(key: string, value: V, ttl: number): V | undefined {
+  /** Stores `value` for `ttl` ms (as the newest entry); returns the entry evicted to make room, if any. */
+  set(key: K, value: V, ttl: number): V | undefined {
     let evicted: V | undefined;
-    if (!this.#entries.delete(key) && this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) {
-        evicted = this.#entries.get(oldest.value)?.value;
-        this.#entries.delete(oldest.value);
-      }
-    }
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttl });
+    if (!this.#entries.delete(key) && this.#entries.size >= this.#maxEntries) evicted = this.#evictOldest();
+    const slot: Slot<K, V> = { key, value, expiresAt: this.#now() + ttl };
+    this.#entries.set(key, slot);
+    this.#order.push(slot);
+    if (this.#order.length - this.#head > 2 * this.#entries.size + 64) this.#compact();
     return evicted;
   }
 
-  delete(key: string): boolean {
+  delete(key: K): boolean {
     return this.#entries.delete(key);
   }
 
   /** Drops expired entries; calls `onExpire` for each one dropped. */
-  sweep(onExpire?: (value: V, key: string) => void): void {
+  sweep(onExpire?: (value: V, key: K) => void): void {
     const now = this.#now();
-    for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
+    for (const [key, slot] of this.#entries) {
+      if (slot.expiresAt <= now) {
         this.#entries.delete(key);
-        onExpire?.(entry.value, key);
+        onExpire?.(slot.value, key);
       }
     }
+    this.#compact();
   }
 
-  values(): IterableIterator<V> {
-    const entries = this.#entries.values();
-    return (function* () {
-      for (const entry of entries) yield entry.value;
-    })();
+  *values(): IterableIterator<V> {
+    for (const slot of this.#entries.values()) yield slot.value;
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#order = [];
+    this.#head = 0;
+  }
+
+  #evictOldest(): V | undefined {
+    const order = this.#order;
+    while (this.#head < order.length) {
+      const slot = order[this.#head];
+      order[this.#head++] = undefined;
+      if (slot !== undefined && this.#entries.get(slot.key) === slot) {
+        this.#entries.delete(slot.key);
+        return slot.value;
+      }
+    }
+    return undefined;
+  }
+
+  /** Rebuilds the order array from the Map (whose iteration order is insertion order). */
+  #compact(): void {
+    this.#order = [...this.#entries.values()];
+    this.#head = 0;
   }
 }

@@ -52,7 +52,7 @@ export {
   CoapBlockError,
 } from './errors.js';
 export { CoapEndpoint, createCoapEndpoint } from './endpoint.js';
-export type { CoapEndpointOptions } from './endpoint.js';
+export type { CoapEndpointOptions, CoapEndpointEvents, ObserveOptions } from './endpoint.js';
 export { DEFAULT_TRANSMISSION } from './types.js';
 export type {
   Payload,

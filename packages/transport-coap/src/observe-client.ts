@@ -42,8 +42,8 @@ export function isFresher(v1: number, t1: number, v2: number, t2: number): boole
 export class Observation extends EventEmitter<ObservationEvents> implements AsyncIterable<CoapResponse> {
   /** @internal */
   readonly registration: ObservationRegistration | undefined;
-  /** Endpoint-internal lookup key (peer and token). */
-  readonly key: string;
+  /** @internal Endpoint-internal lookup key (derived from the token); -1 when never registered. */
+  readonly key: number;
   readonly token: Uint8Array;
   readonly #control: ObservationControl;
   readonly #maxBuffered: number;
@@ -59,7 +59,7 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
   constructor(
     init: {
       response: CoapResponse;
-      key: string;
+      key: number;
       token: Uint8Array;
       now: number;
       registration?: ObservationRegistration;

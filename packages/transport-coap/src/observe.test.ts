@@ -1,7 +1,7 @@
-import { ClosedError } from '@lwm2m/core';
+import { ClosedError, TimeoutError } from '@lwm2m/core';
 import { CoapCode, CoapType } from './codes.js';
 import { CoapTimeoutError } from './errors.js';
-import { serializeMessage } from './message.js';
+import { parseMessage, serializeMessage } from './message.js';
 import { isFresher } from './observe-client.js';
 import type { ObservationEndReason, ServerObservation } from './observe-server.js';
 import { CoapOptionNumber, getUintOption, uintOption } from './options.js';
@@ -105,7 +105,8 @@ describe('server and client Observe (RFC 7641)', () => {
 
   it('drops the observer after a CON notification that is never acknowledged', async () => {
     jest.useFakeTimers();
-    const { pair: p, observations, ended } = observable();
+    // The client would re-register at 62 s (default Max-Age 60 s + margin): not what this test watches.
+    const { pair: p, observations, ended } = observable({}, { reregisterObservations: false });
     await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
     p.serverSocket.drop = () => true;
     const result = observations[0]!
@@ -146,6 +147,122 @@ describe('server and client Observe (RFC 7641)', () => {
     const iterator = observation[Symbol.asyncIterator]();
     for (let i = 0; i < 3; i++) values.push(text((await iterator.next()).value!.payload));
     expect(values).toEqual(['v0', 'v1', 'v3']);
+  });
+
+  it('lets a newer state take over the retransmissions of an unacknowledged CON notification (RFC 7641 §4.5.2)', async () => {
+    jest.useFakeTimers();
+    const { pair: p, observations, ended } = observable({}, { reregisterObservations: false });
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const start = Date.now();
+    const server = observations[0]!;
+    const sends: { at: number; payload: string; messageId: number; observe: number | undefined }[] = [];
+    // The observer hears nothing: every notification is lost.
+    p.serverSocket.drop = (data) => {
+      const message = parseMessage(data);
+      sends.push({
+        at: Date.now() - start,
+        payload: text(message.payload),
+        messageId: message.messageId,
+        observe: getUintOption(message.options, CoapOptionNumber.OBSERVE),
+      });
+      return true;
+    };
+    const first = server.notify({ payload: 'v1', confirmable: true }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(500);
+    const second = server.notify({ payload: 'v2' }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(500);
+    const third = server.notify({ payload: 'v3' }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(62_000);
+    // v1 at 0; v3 (the newest; v2 was superseded before a slot came) takes v1's retransmission at
+    // 2000 and keeps its schedule: 6000, 14000, 30000, then the exchange times out at 62000.
+    expect(sends.map((send) => `${send.payload}@${send.at}`)).toEqual([
+      'v1@0',
+      'v3@2000',
+      'v3@6000',
+      'v3@14000',
+      'v3@30000',
+    ]);
+    expect(sends[1]!.messageId).not.toBe(sends[0]!.messageId);
+    expect(sends[1]!.observe!).toBeGreaterThan(sends[0]!.observe!);
+    for (const result of [await first, await second, await third])
+      expect(result).toBeInstanceOf(CoapTimeoutError);
+    expect(ended).toEqual(['timeout']);
+    expect(observation.active).toBe(true); // the client never heard of it
+  });
+
+  it('delivers the newer state once the taken-over notification is acknowledged', async () => {
+    jest.useFakeTimers();
+    const { pair: p, observations } = observable();
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const server = observations[0]!;
+    let lose = true;
+    p.serverSocket.drop = () => lose;
+    const first = server.notify({ payload: 'v1', confirmable: true });
+    await jest.advanceTimersByTimeAsync(100);
+    const second = server.notify({ payload: 'v2' });
+    lose = false;
+    await jest.advanceTimersByTimeAsync(2000);
+    await Promise.all([first, second]);
+    const values: string[] = [];
+    const iterator = observation[Symbol.asyncIterator]();
+    for (let i = 0; i < 2; i++) values.push(text((await iterator.next()).value!.payload));
+    expect(values).toEqual(['v0', 'v2']);
+    // Acknowledged: nothing is retransmitted any more.
+    const sent = p.serverSocket.sent.length;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(p.serverSocket.sent).toHaveLength(sent);
+  });
+
+  it('re-registers with the same token when Max-Age passes without a notification (RFC 7641 §3.3.1)', async () => {
+    jest.useFakeTimers();
+    const { pair: p, observations, calls } = observable({}, { reregistrationMargin: 1000 });
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    const start = Date.now();
+    const registrations = (): { token: string }[] =>
+      sentMessages(p.clientSocket)
+        .filter((m) => m.code === CoapCode.GET && getUintOption(m.options, CoapOptionNumber.OBSERVE) === 0)
+        .map((m) => ({ token: Buffer.from(m.token).toString('hex') }));
+    const token = registrations()[0]!.token;
+    // A notification with Max-Age 5 s at t=10 s moves the deadline to 16 s.
+    await jest.advanceTimersByTimeAsync(10_000);
+    await observations[0]!.notify({ payload: 'n1', maxAge: 5 });
+    await jest.advanceTimersByTimeAsync(5_900);
+    expect(registrations()).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(16_000);
+    expect(registrations()).toHaveLength(2);
+    expect(registrations()[1]!.token).toBe(token);
+    expect(calls).toEqual([0, 0]);
+    // The server accepted again: its answer reaches the same observation, which stays active.
+    expect(observation.active).toBe(true);
+    const values: string[] = [];
+    const iterator = observation[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++) values.push(text((await iterator.next()).value!.payload));
+    expect(values).toEqual(['v0', 'n1', 'v0']);
+    await observations[1]!.notify({ payload: 'n2' });
+    expect(text((await iterator.next()).value!.payload)).toBe('n2');
+  });
+
+  it('does not re-register when turned off, and ends the observation when re-registration fails', async () => {
+    jest.useFakeTimers();
+    const off = observable({}, { reregistrationMargin: 0 });
+    const quiet = await off.pair.client.observe(
+      { peer: off.pair.serverPeer, method: 'GET', path: '/obs' },
+      { reregister: false },
+    );
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(off.calls).toEqual([0]);
+    expect(quiet.active).toBe(true);
+    await off.pair.close();
+
+    const { pair: p, calls } = observable({}, { reregistrationMargin: 0, requestTimeout: 5_000 });
+    const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
+    p.clientSocket.drop = () => true; // the server is unreachable from now on
+    const ended = new Promise<Error | undefined>((resolve) => observation.on('end', resolve));
+    await jest.advanceTimersByTimeAsync(60_000 + 5_000);
+    expect(await ended).toBeInstanceOf(TimeoutError);
+    expect(observation.active).toBe(false);
+    expect(calls).toEqual([0]);
   });
 
   it('ends both sides on a notification with an error code', async () => {

@@ -1,4 +1,5 @@
 import type { CoapMessage, CoapOption } from './message.js';
+import { decodeUtf8, encodeUtf8 } from './utf8.js';
 
 /** Option numbers (RFC 7252 §12.2, 7641, 7959, 8613, 8768, 9175, 7967). */
 export const CoapOptionNumber = {
@@ -78,8 +79,6 @@ export function firstUnknownCriticalOption(options: readonly CoapOption[]): numb
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 
 /** An unsigned integer option value in the fewest bytes (0 is the empty value, RFC 7252 §3.2). */
 export function encodeUint(value: number): Uint8Array {
@@ -102,7 +101,7 @@ export function uintOption(number: number, value: number): CoapOption {
 }
 
 export function stringOption(number: number, value: string): CoapOption {
-  return { number, value: textEncoder.encode(value) };
+  return { number, value: encodeUtf8(value) };
 }
 
 export function findOption(options: readonly CoapOption[], number: number): CoapOption | undefined {
@@ -128,7 +127,7 @@ export function getStringOptions(options: readonly CoapOption[], number: number)
   const values: string[] = [];
   for (let i = 0; i < options.length; i++) {
     const option = options[i]!;
-    if (option.number === number) values.push(textDecoder.decode(option.value));
+    if (option.number === number) values.push(decodeUtf8(option.value));
   }
   return values;
 }

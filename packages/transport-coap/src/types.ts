@@ -94,6 +94,13 @@ export interface TransmissionParameters {
   readonly nstart: number;
   readonly exchangeLifetime: number;
   readonly nonLifetime: number;
+  /**
+   * RFC 7252 §4.7 PROBING_RATE in bytes per second: NON requests we send to a peer that has sent
+   * us nothing since our first unanswered NON are held back so that their average rate stays
+   * below this (NON notifications too with the endpoint's `probeNotifications`). `Infinity` turns
+   * the limit off.
+   */
+  readonly probingRate: number;
 }
 
 export const DEFAULT_TRANSMISSION: TransmissionParameters = {
@@ -103,4 +110,5 @@ export const DEFAULT_TRANSMISSION: TransmissionParameters = {
   nstart: 1,
   exchangeLifetime: 247_000,
   nonLifetime: 145_000,
+  probingRate: 1,
 };

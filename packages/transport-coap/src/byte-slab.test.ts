@@ -1,0 +1,27 @@
+import { ByteSlab } from './byte-slab.js';
+
+describe('ByteSlab', () => {
+  it('hands out disjoint zeroed views of one buffer until it is full, then starts another', () => {
+    const slab = new ByteSlab(64);
+    const a = slab.take(10);
+    const b = slab.take(5);
+    expect(a.buffer).toBe(b.buffer);
+    expect([a.byteOffset, b.byteOffset]).toEqual([0, 16]);
+    a.fill(1);
+    expect([...b]).toEqual([0, 0, 0, 0, 0]);
+    const c = slab.take(16);
+    const d = slab.take(16);
+    const e = slab.take(16);
+    expect(c.buffer).toBe(a.buffer);
+    expect(d.buffer).toBe(a.buffer);
+    expect(e.buffer).not.toBe(a.buffer);
+    expect(e.byteOffset).toBe(0);
+  });
+
+  it('gives large arrays their own buffer', () => {
+    const slab = new ByteSlab(64);
+    const big = slab.take(17);
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(17);
+  });
+});

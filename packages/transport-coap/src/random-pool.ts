@@ -1,0 +1,27 @@
+/**
+ * Hands out random bytes from a buffer filled in large chunks: one call into the CSPRNG per
+ * `chunkSize` bytes instead of one per token (a per-token `randomBytes(8)` was the largest single
+ * cost of sending a request). Returned arrays are views of a chunk that is never refilled, so a
+ * token stays valid as long as it is held.
+ */
+export class RandomPool {
+  readonly #source: (size: number) => Uint8Array;
+  readonly #chunkSize: number;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #offset = 0;
+
+  constructor(source: (size: number) => Uint8Array, chunkSize = 4096) {
+    this.#source = source;
+    this.#chunkSize = chunkSize;
+  }
+
+  take(size: number): Uint8Array {
+    if (this.#offset + size > this.#chunk.length) {
+      this.#chunk = this.#source(Math.max(size, this.#chunkSize));
+      this.#offset = 0;
+    }
+    const start = this.#offset;
+    this.#offset += size;
+    return this.#chunk.subarray(start, start + size);
+  }
+}
