@@ -70,6 +70,8 @@ export class CborReader {
   /** Map entries and string chunks seen so far, checked against `limits.maxEntries`. */
   entries = 0;
   readonly bytes: Uint8Array;
+  /** `bytes.byteLength`, read once: a typed array's length costs more than a field on every check. */
+  readonly end: number;
   readonly limits: DecodeLimits;
   /** Made on the first float or 64-bit integer: most payloads have none, and a DataView costs ~100 ns. */
   private dataView: DataView | undefined;
@@ -79,6 +81,7 @@ export class CborReader {
 
   constructor(bytes: Uint8Array, limits: DecodeLimits, format: number, prefix: string) {
     this.bytes = bytes;
+    this.end = bytes.byteLength;
     this.limits = limits;
     this.format = format;
     this.prefix = prefix;
@@ -93,27 +96,26 @@ export class CborReader {
   }
 
   get atEnd(): boolean {
-    return this.pos >= this.bytes.byteLength;
+    return this.pos >= this.end;
   }
 
   /** Fails unless the whole payload has been read. */
   expectEnd(what: string): void {
-    if (this.pos !== this.bytes.byteLength)
-      this.fail(`${this.bytes.byteLength - this.pos} bytes after ${what}`);
+    if (this.pos !== this.end) this.fail(`${this.end - this.pos} bytes after ${what}`);
   }
 
   next(): number {
-    if (this.pos >= this.bytes.byteLength) this.fail('truncated');
+    if (this.pos >= this.end) this.fail('truncated');
     return this.bytes[this.pos++] as number;
   }
 
   peek(): number {
-    if (this.pos >= this.bytes.byteLength) this.fail('truncated');
+    if (this.pos >= this.end) this.fail('truncated');
     return this.bytes[this.pos] as number;
   }
 
   need(count: number): void {
-    if (count > this.bytes.byteLength - this.pos) this.fail(`truncated: ${count} more bytes needed`);
+    if (count > this.end - this.pos) this.fail(`truncated: ${count} more bytes needed`);
   }
 
   /** The argument of a head whose additional information is `info` (not 31). */
@@ -154,7 +156,7 @@ export class CborReader {
   length(info: number, start: number, minItemBytes: number): number {
     if (info === 31) return -1;
     const n = this.argument(info, start);
-    if (typeof n === 'bigint' || n * minItemBytes > this.bytes.byteLength - this.pos) {
+    if (typeof n === 'bigint' || n * minItemBytes > this.end - this.pos) {
       this.fail(`a length of ${n} overruns the payload`, start);
     }
     return n;
@@ -195,6 +197,49 @@ export class CborReader {
       default:
         return this.fail('a map or an array cannot be a resource value', start);
     }
+  }
+
+  /**
+   * The value of one scalar data item without its kind: what {@link readScalar} gives as `value`.
+   * Small integers, definite text, float64 and booleans (most SenML values) are read here without
+   * the scalar object; anything else goes through readScalar.
+   */
+  readValue(depth: number): number | bigint | boolean | string | Uint8Array {
+    const start = this.pos;
+    this.checkDepth(depth, start);
+    const initial = this.peek();
+    const info = initial & 0x1f;
+    switch (initial >> 5) {
+      case UNSIGNED:
+        if (info < 24) {
+          this.pos++;
+          return info;
+        }
+        break;
+      case NEGATIVE:
+        if (info < 24) {
+          this.pos++;
+          return -1 - info;
+        }
+        break;
+      case TEXT:
+        if (info !== 31) {
+          this.pos++;
+          return this.text(info, start);
+        }
+        break;
+      case SIMPLE:
+        if (info === 27 || info === 26) {
+          this.pos++;
+          return this.float(info);
+        }
+        if (info === 20 || info === 21) {
+          this.pos++;
+          return info === 21;
+        }
+        break;
+    }
+    return this.readScalar(depth).value;
   }
 
   /** Skips one data item of any kind (an unknown SenML field), within the depth and entry limits. */
@@ -293,10 +338,21 @@ export class CborReader {
           if ((a | b | c | d) > 0x7f) break;
           s += String.fromCharCode(a, b, c, d);
         }
-        for (; i < length; i++) {
-          const b = bytes[pos + i] as number;
-          if (b > 0x7f) break;
-          s += String.fromCharCode(b);
+        // The last one to three chars in one call: short names (`6/0`) are all remainder.
+        const rest = length - i;
+        if (rest > 0 && i + 4 > length) {
+          const a = bytes[pos + i] as number;
+          const b = rest > 1 ? (bytes[pos + i + 1] as number) : 0;
+          const c = rest > 2 ? (bytes[pos + i + 2] as number) : 0;
+          if ((a | b | c) <= 0x7f) {
+            s +=
+              rest === 1
+                ? String.fromCharCode(a)
+                : rest === 2
+                  ? String.fromCharCode(a, b)
+                  : String.fromCharCode(a, b, c);
+            i = length;
+          }
         }
         if (i === length) {
           this.pos = pos + length;
@@ -358,8 +414,26 @@ export class CborReader {
     return { kind: 'float', value };
   }
 
-  private simple(info: number, start: number): CborScalar {
+  /** The float after a head of major type 7 with additional information 25, 26 or 27. */
+  private float(info: 25 | 26 | 27): number {
     const pos = this.pos;
+    switch (info) {
+      case 25:
+        this.need(2);
+        this.pos += 2;
+        return halfToNumber(this.view.getUint16(pos));
+      case 26:
+        this.need(4);
+        this.pos += 4;
+        return this.view.getFloat32(pos);
+      case 27:
+        this.need(8);
+        this.pos += 8;
+        return this.view.getFloat64(pos);
+    }
+  }
+
+  private simple(info: number, start: number): CborScalar {
     switch (info) {
       case 20:
         return { kind: 'boolean', value: false };
@@ -370,17 +444,9 @@ export class CborReader {
         // way to say "remove", so it is refused rather than silently dropped.
         return this.fail('null (a Write-Composite removal) is not supported', start);
       case 25:
-        this.need(2);
-        this.pos += 2;
-        return { kind: 'float', value: halfToNumber(this.view.getUint16(pos)) };
       case 26:
-        this.need(4);
-        this.pos += 4;
-        return { kind: 'float', value: this.view.getFloat32(pos) };
       case 27:
-        this.need(8);
-        this.pos += 8;
-        return { kind: 'float', value: this.view.getFloat64(pos) };
+        return { kind: 'float', value: this.float(info) };
       case 31:
         return this.fail('unexpected break', start);
       default:

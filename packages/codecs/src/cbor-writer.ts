@@ -15,11 +15,18 @@ export class CborWriter {
   // (several hundred ns, measured), pooled memory a fraction of that. Buffer's own write methods
   // spare a DataView per payload.
   private bytes: Buffer;
-  private pos = 0;
+  private pos: number;
+  /** Where the output starts: after room kept free for {@link prependHead}. */
+  private start: number;
 
-  /** `size`: a first guess of the output length; the buffer grows as needed. */
-  constructor(size = 256) {
-    this.bytes = Buffer.allocUnsafe(size);
+  /**
+   * `size`: a first guess of the output length; the buffer grows as needed. `headroom`: bytes kept
+   * free before the output for the head of an outer item whose length is known only at the end.
+   */
+  constructor(size = 256, headroom = 0) {
+    this.bytes = Buffer.allocUnsafe(size + headroom);
+    this.pos = headroom;
+    this.start = headroom;
   }
 
   private reserve(count: number): void {
@@ -123,10 +130,25 @@ export class CborWriter {
     this.bytes[this.pos++] = value;
   }
 
+  /**
+   * Writes a head before everything written so far, in the headroom: the array of SenML records,
+   * counted as they are written. Fails when the headroom is too small for it.
+   */
+  prependHead(major: number, argument: number): void {
+    const size =
+      argument < 24 ? 1 : argument <= 0xff ? 2 : argument <= 0xffff ? 3 : argument <= 0xffffffff ? 5 : 9;
+    if (size > this.start) throw new EncodeError(`no room for a head of ${size} bytes`);
+    const end = this.pos;
+    this.pos = this.start - size;
+    this.head(major, argument);
+    this.start -= size;
+    this.pos = end;
+  }
+
   finish(): Uint8Array {
     // A plain Uint8Array over the written bytes, without a copy. Like any small Buffer, it shares
     // its ArrayBuffer with other pooled allocations: callers must use byteOffset/byteLength.
-    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos);
+    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.start, this.pos - this.start);
   }
 }
 

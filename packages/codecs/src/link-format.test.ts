@@ -426,6 +426,23 @@ describe('Discover links', () => {
     ]);
   });
 
+  it('writes a Bootstrap-Discover answer with the Server URI quoted, as TS Core, Leshan and Anjay do', () => {
+    const entries = [
+      entry([], {}, { lwm2m: '1.1' }),
+      entry([0, 0], {}, { ssid: 101, uri: 'coaps://server_1.example.com' }),
+      entry([0, 1]),
+      entry([0, 2], {}, { ssid: 102, uri: 'coaps://server_2.example.com' }),
+    ];
+    // The TS Core Bootstrap-Discover example, without its spaces after commas.
+    const text =
+      '</>;lwm2m=1.1,</0/0>;ssid=101;uri="coaps://server_1.example.com",</0/1>,' +
+      '</0/2>;ssid=102;uri="coaps://server_2.example.com"';
+    expect(formatDiscoverLinks(entries)).toBe(text);
+    expect(parseDiscoverLinks(text)).toEqual(entries);
+    // Some clients leave the URI unquoted; it is a valid token, so it reads the same.
+    expect(parseDiscoverLinks(text.replace(/"/g, ''))).toEqual(entries);
+  });
+
   it('strips and adds an alternate root path', () => {
     expect(parseDiscoverLinks('</rp/6>;ver=2.0,</rp/6/0>,</other/1>', { rootPath: '/rp' })).toEqual([
       entry([6], {}, { version: '2.0' }),

@@ -63,7 +63,9 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** Parameters whose values are always written quoted, as RFC 6690 and LwM2M peers write them. */
-const ALWAYS_QUOTED: ReadonlySet<string> = new Set(['rt', 'if', 'rel', 'rev', 'anchor', 'title']);
+// `uri` (a Bootstrap-Discover Server URI) is quoted as in the TS Core example
+// (`</0/0>;ssid=101;uri="coaps://server_1.example.com"`) and as Leshan and Anjay write it.
+const ALWAYS_QUOTED: ReadonlySet<string> = new Set(['rt', 'if', 'rel', 'rev', 'anchor', 'title', 'uri']);
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -214,7 +216,7 @@ function formatLink(link: Link): string {
 
 /**
  * Writes links as RFC 6690 text: values unquoted when they are a plain token, quoted (with `"` and
- * `\` escaped) otherwise, and always quoted for `rt`, `if`, `rel`, `rev`, `anchor` and `title`.
+ * `\` escaped) otherwise, and always quoted for `rt`, `if`, `rel`, `rev`, `anchor`, `title` and `uri`.
  */
 export function formatLinkFormat(links: readonly Link[]): string {
   return links.map(formatLink).join(',');

@@ -16,16 +16,15 @@ import type { JsonValue } from './json-reader.js';
 import { jsonNumber } from './senml-json.js';
 import {
   baseNameFor,
-  buildNode,
-  buildTimestamped,
+  clearRecord,
   compositeKeyPath,
   nodeToEntriesChecked,
-  recordsToEntries,
   relativeName,
   newRecord,
   setRecordField,
 } from './senml-records.js';
-import type { SenmlRecord } from './senml-records.js';
+import { EntrySink, NodeSink, buildTimestamped } from './senml-resolver.js';
+import type { RecordSink } from './senml-resolver.js';
 import type { CodecContext, FlatEntry, NodeFormat, TimestampedFormat, TimestampedNodes } from './types.js';
 import { checkValue, timeToSeconds, valueToText } from './value-types.js';
 
@@ -53,7 +52,7 @@ function decodeError(message: string): DecodeError {
   return new DecodeError(message, { format: FORMAT });
 }
 
-function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
+function readRecords(payload: Uint8Array, context: CodecContext, sink: RecordSink): void {
   const json = parseJson(payload, context.limits, FORMAT);
   if (!(json instanceof Map)) throw decodeError('an LwM2M JSON payload must be an object');
   const entries: JsonValue | undefined = json.get('e');
@@ -65,11 +64,11 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
   }
   const bn = json.get('bn');
   const bt = json.get('bt');
-  const records: SenmlRecord[] = new Array<SenmlRecord>(entries.length);
+  const record = newRecord();
   for (let i = 0; i < entries.length; i++) {
     const item = entries[i];
     if (!(item instanceof Map)) throw decodeError(`LwM2M JSON entry ${i} is not an object`);
-    const record = newRecord();
+    clearRecord(record);
     if (i === 0) {
       if (bn !== undefined) setRecordField(record, 'bn', bn, FORMAT);
       if (bt !== undefined) setRecordField(record, 'bt', bt, FORMAT);
@@ -78,17 +77,12 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
       const field = ENTRY_FIELDS.get(name);
       if (field !== undefined) setRecordField(record, field, value, FORMAT);
     }
-    records[i] = record;
+    sink.record(record);
   }
-  return records;
 }
 
-function decodeEntries(payload: Uint8Array, context: CodecContext): FlatEntry[] {
-  return recordsToEntries(readRecords(payload, context), context.registry, {
-    format: FORMAT,
-    opaqueAsText: true,
-  });
-}
+/** LwM2M JSON times are absolute (no `now`), and opaque values are base64 text in `sv`. */
+const RESOLVE_OPTIONS = { format: FORMAT, opaqueAsText: true } as const;
 
 /** The `"field":value` text of a typed value. */
 function valueField(type: ResourceType, value: ResourceValue): string {
@@ -153,12 +147,16 @@ export const jsonFormat: NodeFormat & TimestampedFormat = {
     return writePayload(nodeToEntriesChecked(node, path, FORMAT), path);
   },
   decode(payload: Uint8Array, path: Lwm2mPath, context: CodecContext): Lwm2mNode {
-    return buildNode(decodeEntries(payload, context), path, context.registry, FORMAT);
+    const sink = new NodeSink(path, context.registry, RESOLVE_OPTIONS);
+    readRecords(payload, context, sink);
+    return sink.node();
   },
   encodeTimestamped(data: readonly TimestampedNodes[], path: Lwm2mPath): Uint8Array {
     return writePayload(timestampedEntries(data, path), path);
   },
   decodeTimestamped(payload: Uint8Array, path: Lwm2mPath, context: CodecContext): TimestampedNodes[] {
-    return buildTimestamped(decodeEntries(payload, context), path, context.registry, FORMAT);
+    const sink = new EntrySink(context.registry, RESOLVE_OPTIONS);
+    readRecords(payload, context, sink);
+    return buildTimestamped(sink.entries, path, context.registry, FORMAT);
   },
 };

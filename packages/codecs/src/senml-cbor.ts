@@ -20,11 +20,13 @@ import {
   CBOR_LABELS,
   RECORD_FIELDS,
   checkUnknownField,
+  clearRecord,
   createSenmlFormat,
   newRecord,
   setRecordField,
 } from './senml-records.js';
-import type { SenmlRecord } from './senml-records.js';
+import type { RecordWriter, SenmlRecord } from './senml-records.js';
+import type { RecordSink } from './senml-resolver.js';
 import type { CodecContext, CompositeFormat, TimestampedFormat } from './types.js';
 
 const FORMAT = ContentFormat.SENML_CBOR;
@@ -60,10 +62,15 @@ function readFieldName(reader: CborReader, index: number): string | undefined {
   throw recordError(`SenML record ${index} has a key that is neither a label nor text`);
 }
 
-/** Reads one record map (its head already read) into a record. */
-function readRecord(reader: CborReader, info: number, start: number, index: number): SenmlRecord {
+/** Reads one record map (its head already read) into `record`, which is empty. */
+function readRecord(
+  reader: CborReader,
+  info: number,
+  start: number,
+  index: number,
+  record: SenmlRecord,
+): void {
   const count = reader.length(info, start, 2);
-  const record = newRecord();
   for (let i = 0; count < 0 || i < count; i++) {
     if (count < 0 && reader.peek() === BREAK) {
       reader.pos++;
@@ -75,21 +82,20 @@ function readRecord(reader: CborReader, info: number, start: number, index: numb
       reader.pos++;
       const field = FIELD_BY_HEAD[head];
       if (field === undefined) reader.skipItem(2);
-      else setRecordField(record, field, reader.readScalar(2).value, FORMAT);
+      else setRecordField(record, field, reader.readValue(2), FORMAT);
       continue;
     }
     const name = readFieldName(reader, index);
     if (name !== undefined && RECORD_FIELDS.has(name)) {
-      setRecordField(record, name, reader.readScalar(2).value, FORMAT);
+      setRecordField(record, name, reader.readValue(2), FORMAT);
     } else {
       if (name !== undefined) checkUnknownField(name, FORMAT);
       reader.skipItem(2);
     }
   }
-  return record;
 }
 
-function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
+function readRecords(payload: Uint8Array, context: CodecContext, sink: RecordSink): void {
   const limit = context.limits.maxEntries;
   const reader = new CborReader(payload, context.limits, FORMAT, 'invalid CBOR: ');
   if (payload.byteLength === 0) reader.fail('empty payload');
@@ -97,7 +103,7 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
   if (head >> 5 !== ARRAY) throw recordError('a SenML CBOR payload must be an array of records');
   const count = reader.length(head & 0x1f, 0, 1);
   if (count > limit) throw recordError(`${count} SenML records exceed the limit of ${limit}`);
-  const records: SenmlRecord[] = count < 0 ? [] : new Array<SenmlRecord>(count);
+  const record = newRecord();
   for (let i = 0; count < 0 || i < count; i++) {
     const start = reader.pos;
     const initial = reader.next();
@@ -106,10 +112,11 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
       if (i >= limit) throw recordError(`more than ${limit} SenML records exceed the limit of ${limit}`);
     }
     if (initial >> 5 !== MAP) throw recordError(`SenML record ${i} is not a map`);
-    records[i] = readRecord(reader, initial & 0x1f, start, i);
+    clearRecord(record);
+    readRecord(reader, initial & 0x1f, start, i, record);
+    sink.record(record);
   }
   reader.expectEnd('the records');
-  return records;
 }
 
 /**
@@ -172,15 +179,27 @@ function writeRecord(w: CborWriter, r: SenmlRecord): void {
   }
 }
 
-function writeRecords(records: readonly SenmlRecord[]): Uint8Array {
-  const w = new CborWriter(64 + records.length * 24);
-  w.head(ARRAY, records.length);
-  for (let i = 0; i < records.length; i++) writeRecord(w, records[i] as SenmlRecord);
-  return w.finish();
+/** The largest head of the records array: up to 2^32 - 1 records, far beyond any payload. */
+const ARRAY_HEAD_ROOM = 5;
+
+/** Writes records as they come; the array head goes in front at the end, once they are counted. */
+class CborRecordWriter implements RecordWriter {
+  private readonly w = new CborWriter(512, ARRAY_HEAD_ROOM);
+  private count = 0;
+
+  record(r: SenmlRecord): void {
+    writeRecord(this.w, r);
+    this.count++;
+  }
+
+  finish(): Uint8Array {
+    this.w.prependHead(ARRAY, this.count);
+    return this.w.finish();
+  }
 }
 
 export const senmlCborFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(
   FORMAT,
   readRecords,
-  writeRecords,
+  () => new CborRecordWriter(),
 );

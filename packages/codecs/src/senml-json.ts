@@ -6,8 +6,9 @@
  */
 import { ContentFormat, DecodeError, EncodeError } from '@lwm2m/core';
 import { parseJson } from './json-reader.js';
-import { createSenmlFormat, newRecord, setRecordField } from './senml-records.js';
-import type { SenmlRecord } from './senml-records.js';
+import { clearRecord, createSenmlFormat, newRecord, setRecordField } from './senml-records.js';
+import type { RecordWriter, SenmlRecord } from './senml-records.js';
+import type { RecordSink } from './senml-resolver.js';
 import type { CodecContext, CompositeFormat, TimestampedFormat } from './types.js';
 
 const FORMAT = ContentFormat.SENML_JSON;
@@ -23,7 +24,7 @@ export function jsonNumber(n: number | bigint, format: number): string {
 // ---------------------------------------------------------------------------------------------
 // SenML JSON records
 
-function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] {
+function readRecords(payload: Uint8Array, context: CodecContext, sink: RecordSink): void {
   const json = parseJson(payload, context.limits, FORMAT);
   if (!Array.isArray(json))
     throw new DecodeError('a SenML JSON payload must be an array of records', { format: FORMAT });
@@ -32,16 +33,15 @@ function readRecords(payload: Uint8Array, context: CodecContext): SenmlRecord[] 
       format: FORMAT,
     });
   }
-  const records: SenmlRecord[] = new Array<SenmlRecord>(json.length);
+  const record = newRecord();
   for (let i = 0; i < json.length; i++) {
     const item = json[i];
     if (!(item instanceof Map))
       throw new DecodeError(`SenML record ${i} is not an object`, { format: FORMAT });
-    const record = newRecord();
+    clearRecord(record);
     for (const [name, value] of item) setRecordField(record, name, value, FORMAT);
-    records[i] = record;
+    sink.record(record);
   }
-  return records;
 }
 
 function writeRecord(r: SenmlRecord): string {
@@ -60,17 +60,21 @@ function writeRecord(r: SenmlRecord): string {
   return '{' + s.slice(1) + '}';
 }
 
-function writeRecords(records: readonly SenmlRecord[]): Uint8Array {
-  let s = '[';
-  for (let i = 0; i < records.length; i++) {
-    if (i > 0) s += ',';
-    s += writeRecord(records[i] as SenmlRecord);
+/** Writes records as they come into the JSON text of the array. */
+class JsonRecordWriter implements RecordWriter {
+  private text = '';
+
+  record(r: SenmlRecord): void {
+    this.text += (this.text.length === 0 ? '[' : ',') + writeRecord(r);
   }
-  return utf8Encoder.encode(s + ']');
+
+  finish(): Uint8Array {
+    return utf8Encoder.encode(this.text.length === 0 ? '[]' : this.text + ']');
+  }
 }
 
 export const senmlJsonFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(
   FORMAT,
   readRecords,
-  writeRecords,
+  () => new JsonRecordWriter(),
 );
