@@ -1,0 +1,199 @@
+/**
+ * @lwm2m/server benchmark. Prints one JSON object:
+ * - registrations/s: 10k simulated clients registering over real UDP on loopback (NoSec), against
+ *   the same run's raw CoAP POST round trips to a handler that answers 2.01 at once (the ceiling
+ *   the transport allows);
+ * - notifications/s ingested (decoded, emitted) from CON notifications over UDP, against the same
+ *   run's raw CoAP client-side notification rate (no LwM2M decoding);
+ * - read round trips/s (text/plain single resource) against raw CoAP GET round trips;
+ * - heap bytes per registration with 100k registrations (memory stores, in-memory sockets).
+ * Run: pnpm --filter @lwm2m/server bench (node --expose-gc is needed for the heap figure).
+ */
+import { createCoapEndpoint, createMemorySocketPair, createUdpSocket, CoapCode } from '@lwm2m/transport-coap';
+import type { CoapEndpoint, ServerObservation } from '@lwm2m/transport-coap';
+import type { PeerAddress } from '@lwm2m/core';
+import { createServer } from '../src/server.js';
+import type { Lwm2mServer } from '../src/server.js';
+
+const CLIENTS = 10_000;
+const SOCKETS = 8;
+const REPEATS = 3;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function udpEndpoint(handler?: Parameters<typeof createCoapEndpoint>[0]['handler']): Promise<CoapEndpoint> {
+  return createCoapEndpoint({
+    socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }),
+    transmission: { nstart: 10_000 },
+    ...(handler === undefined ? {} : { handler }),
+  });
+}
+
+/** `count` requests spread over `senders`, each keeping WINDOW in flight (more only overflows socket buffers). */
+const WINDOW = 16;
+async function rate(senders: CoapEndpoint[], count: number, send: (sender: CoapEndpoint, i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    senders.flatMap((sender) =>
+      Array.from({ length: WINDOW }, async () => {
+        for (let i = next++; i < count; i = next++) await send(sender, i);
+      }),
+    ),
+  );
+  return Math.round((count * 1000) / (performance.now() - start));
+}
+
+async function registrations(round: number): Promise<{ lwm2m: number; raw: number }> {
+  const server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) } });
+  await server.listen();
+  const raw = await udpEndpoint(() => ({ code: CoapCode.CREATED, locationPath: ['rd', 'x'] }));
+  const senders = await Promise.all(Array.from({ length: SOCKETS }, () => udpEndpoint()));
+  try {
+    const peer = server.address();
+    const rawPeer = raw.address();
+    const payload = '</>;rt="oma.lwm2m";ct="60 110 112",</1/0>,</3/0>,</3303/0>';
+    const request = (to: PeerAddress, i: number) => ({ peer: to, method: 'POST' as const, path: '/rd', query: [`ep=bench-${round}-${i}`, 'lt=300', 'lwm2m=1.1', 'b=U'], payload, contentFormat: 40 });
+    const rawRate = await rate(senders, CLIENTS, (sender, i) => sender.request(request(rawPeer, i), { timeout: 60_000 }));
+    const lwm2mRate = await rate(senders, CLIENTS, (sender, i) => sender.request(request(peer, i), { timeout: 60_000 }));
+    return { lwm2m: lwm2mRate, raw: rawRate };
+  } finally {
+    await server.close();
+    await raw.close();
+    for (const sender of senders) await sender.close();
+  }
+}
+
+async function reads(): Promise<{ lwm2m: number; raw: number }> {
+  const server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) }, coap: { transmission: { nstart: 10_000 } } });
+  await server.listen();
+  const client = await udpEndpoint(() => ({ code: CoapCode.CONTENT, contentFormat: 0, payload: '21.5' }));
+  const rawSender = await udpEndpoint();
+  try {
+    await client.request({ peer: server.address(), method: 'POST', path: '/rd', query: ['ep=reader', 'lwm2m=1.1'], payload: '</3303/0>', contentFormat: 40 });
+    const n = 5_000;
+    const rawRate = await rate([rawSender], n, (sender) => sender.request({ peer: client.address(), method: 'GET', path: '/3303/0/5700' }, { timeout: 60_000 }));
+    const start = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: WINDOW }, async () => {
+        for (let i = next++; i < n; i = next++) await server.read('reader', '/3303/0/5700');
+      }),
+    );
+    return { lwm2m: Math.round((n * 1000) / (performance.now() - start)), raw: rawRate };
+  } finally {
+    await server.close();
+    await client.close();
+    await rawSender.close();
+  }
+}
+
+async function notifications(): Promise<{ lwm2m: number; raw: number }> {
+  const n = 5_000;
+  async function run(useServer: boolean): Promise<number> {
+    const observers: ServerObservation[] = [];
+    const client = await udpEndpoint((request) => {
+      if (request.observe === 0) observers.push(request.acceptObserve());
+      return { code: CoapCode.CONTENT, contentFormat: 0, payload: '20' };
+    });
+    let server: Lwm2mServer | undefined;
+    let rawEndpoint: CoapEndpoint | undefined;
+    let received = 0;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const count = (): void => {
+      received++;
+      if (received === n) done();
+    };
+    try {
+      if (useServer) {
+        server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) } });
+        await server.listen();
+        await client.request({ peer: server.address(), method: 'POST', path: '/rd', query: ['ep=notifier', 'lwm2m=1.1'], payload: '</3303/0>', contentFormat: 40 });
+        server.on('notification', count);
+        await server.observe('notifier', '/3303/0/5700');
+      } else {
+        rawEndpoint = await udpEndpoint();
+        const observation = await rawEndpoint.observe({ peer: client.address(), method: 'GET', path: '/3303/0/5700' }, { reregister: false });
+        observation.on('notification', count);
+      }
+      const observer = observers[0];
+      if (observer === undefined) throw new Error('no observer');
+      const start = performance.now();
+      // One CON at a time: the CoAP layer coalesces notifications while one is unacknowledged.
+      for (let i = 0; i < n; i++) await observer.notify({ payload: String(20 + (i % 100) / 10), contentFormat: 0, confirmable: true });
+      await finished;
+      return Math.round((n * 1000) / (performance.now() - start));
+    } finally {
+      await server?.close();
+      await rawEndpoint?.close();
+      await client.close();
+    }
+  }
+  const raw = await run(false);
+  const lwm2m = await run(true);
+  return { lwm2m, raw };
+}
+
+async function heapPerRegistration(): Promise<number | undefined> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return undefined;
+  const [serverSocket, clientSocket] = createMemorySocketPair();
+  const server = createServer({ sockets: { coap: serverSocket } });
+  await server.listen();
+  const client = createCoapEndpoint({ socket: clientSocket, transmission: { nstart: 10_000 }, maxDedupEntries: 100 });
+  const peer = serverSocket.address();
+  const total = 100_000;
+  const warm = 1_000;
+  const register = (i: number) =>
+    client.request({ peer, method: 'POST', path: '/rd', query: [`ep=urn:dev:heap-${i}`, 'lt=86400', 'lwm2m=1.1', 'b=U'], payload: '</>;rt="oma.lwm2m";ct="60 110 112",</1/0>,</3/0>,</3303/0>', contentFormat: 40 });
+  for (let i = 0; i < warm; i++) await register(i);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = warm; i < total; i += 500) await Promise.all(Array.from({ length: 500 }, (_, k) => register(i + k)));
+  // Let the CoAP layer's exchange caches expire: they belong to traffic, not to registrations.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  let count = 0;
+  for await (const registration of server.registrations.all()) if (registration !== undefined) count++;
+  await server.close();
+  await client.close();
+  return Math.round((after - before) / (count - warm));
+}
+
+async function main(): Promise<void> {
+  const log = (m: string): void => void process.stderr.write(`${m}\n`);
+  const regs: { lwm2m: number; raw: number }[] = [];
+  for (let r = 0; r < REPEATS; r++) { regs.push(await registrations(r)); log(`registrations ${JSON.stringify(regs[r])}`); }
+  const readRuns: { lwm2m: number; raw: number }[] = [];
+  for (let r = 0; r < REPEATS; r++) { readRuns.push(await reads()); log(`reads ${JSON.stringify(readRuns[r])}`); }
+  const notifyRuns: { lwm2m: number; raw: number }[] = [];
+  for (let r = 0; r < REPEATS; r++) { notifyRuns.push(await notifications()); log(`notifications ${JSON.stringify(notifyRuns[r])}`); }
+  const heap = await heapPerRegistration();
+  const summary = (runs: { lwm2m: number; raw: number }[]) => {
+    const lwm2m = median(runs.map((r) => r.lwm2m));
+    const raw = median(runs.map((r) => r.raw));
+    return { perSecond: lwm2m, rawCoapPerSecond: raw, ratio: Math.round((lwm2m / raw) * 1000) / 1000, runs: runs.map((r) => r.lwm2m) };
+  };
+  console.log(
+    JSON.stringify(
+      {
+        registrations: { clients: CLIENTS, ...summary(regs), goalPerSecond: 10_000 },
+        notifications: { ...summary(notifyRuns), goalRatio: 0.5 },
+        reads: summary(readRuns),
+        heapBytesPerRegistration: heap ?? 'run with node --expose-gc',
+        heapGoalBytes: 2048,
+        repeats: REPEATS,
+        note: 'medians of repeats; shared, loaded machine: expect ±20%',
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+await main();
