@@ -1,5 +1,6 @@
 import type { DatagramMessage } from '@lwm2m/core';
 import {
+  DEFAULT_TRANSMISSION,
   CoapCode,
   CoapOptionNumber,
   CoapType,
@@ -10,13 +11,14 @@ import {
   parseMessage,
   serializeMessage,
 } from '@lwm2m/transport-coap';
-import type { CoapMessage } from '@lwm2m/transport-coap';
+import type { CoapMessage, TransmissionParameters } from '@lwm2m/transport-coap';
 import { systemClock } from '@lwm2m/core';
 import { CoapBlockFetcher } from './coap-block-fetcher.js';
 
 const SERVER = { address: '10.0.0.1', port: 5683 };
 const CLIENT = { address: '10.0.0.2', port: 40000 };
-const TRANSMISSION = {
+const TRANSMISSION: TransmissionParameters = {
+  ...DEFAULT_TRANSMISSION,
   ackTimeout: 20,
   ackRandomFactor: 1,
   maxRetransmit: 2,
