@@ -1,43 +1,89 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { additionalData, type RecordCipher } from './record-cipher.js';
+import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.js';
+import { RandomPool } from './random-pool.js';
+import {
+  additionalData,
+  RECORD_HEADER_LENGTH,
+  writeRecordHeader,
+  type RecordCipher,
+} from './record-cipher.js';
 
 const BLOCK = 16;
 const MAC = 32;
+const SHA256_BLOCK = 64;
+/** The 0x80 byte and the 64-bit length SHA-256 appends before the last compression. */
+const SHA256_TRAILER = 9;
+/** HMAC's inner hash: the key block (64) then the 13-byte MAC header, then the content. */
+const HMAC_INNER_PREFIX = SHA256_BLOCK + 13;
+/** Largest dummy hash input: a record carries at most 2^14 + 2048 bytes. */
+const ZEROS = new Uint8Array(16384 + 2048 + SHA256_BLOCK);
+
+/** SHA-256 compressions for a message of `length` bytes. */
+export function sha256Compressions(length: number): number {
+  return Math.ceil((length + SHA256_TRAILER) / SHA256_BLOCK);
+}
+
+/**
+ * How many compressions a dummy SHA-256 must run after the record MAC over `contentLength`
+ * bytes, so that MAC + dummy always cost the compressions of the longest possible content
+ * (`maxContentLength`, zero padding) plus one: a hash of k * 64 - 9 bytes runs exactly k.
+ */
+export function dummyCompressions(contentLength: number, maxContentLength: number): number {
+  return (
+    sha256Compressions(HMAC_INNER_PREFIX + maxContentLength) -
+    sha256Compressions(HMAC_INNER_PREFIX + contentLength) +
+    1
+  );
+}
 
 /**
  * AES-128-CBC with HMAC-SHA256, MAC-then-encrypt (RFC 5246 §6.2.3.2) with an explicit random IV per
- * record. The padding and MAC are checked without branching on secret data so that a padding
- * error and a MAC error look the same to a peer measuring response times.
+ * record. The padding and MAC are checked without branching on secret data, and the number of
+ * SHA-256 compressions does not depend on the padding length, so that a padding error and a MAC
+ * error look the same to a peer measuring response times (Lucky Thirteen). What remains is
+ * JavaScript-level work (copy lengths, where the MAC is read), far below network jitter.
  */
 export class CbcHmacCipher implements RecordCipher {
   readonly overhead = BLOCK + MAC + BLOCK;
   private readonly key: Buffer;
-  private readonly macKey: Buffer;
+  private readonly mac: HmacSha256;
+  private readonly aad = Buffer.allocUnsafe(13);
+  private readonly ivs = new RandomPool();
 
   constructor(key: Uint8Array, macKey: Uint8Array) {
     this.key = Buffer.from(key);
-    this.macKey = Buffer.from(macKey);
+    this.mac = new HmacSha256(macKey);
   }
 
-  seal(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
-    const mac = createHmac('sha256', this.macKey)
-      .update(additionalData(type, version, epoch, seq, plaintext.length))
-      .update(plaintext)
-      .digest();
+  sealRecord(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
+    const mac = this.mac.digest(
+      additionalData(type, version, epoch, seq, plaintext.length, this.aad),
+      plaintext,
+    );
     const unpadded = plaintext.length + MAC + 1;
     const padLength = (BLOCK - (unpadded % BLOCK)) % BLOCK;
     const body = Buffer.allocUnsafe(unpadded + padLength);
     body.set(plaintext, 0);
     mac.copy(body, plaintext.length);
     body.fill(padLength, plaintext.length + MAC);
-    const iv = randomBytes(BLOCK);
+    const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + BLOCK + body.length);
+    writeRecordHeader(out, type, version, epoch, seq, BLOCK + body.length);
+    const iv = this.ivs.take(out, RECORD_HEADER_LENGTH);
     const cipher = createCipheriv('aes-128-cbc', this.key, iv);
     cipher.setAutoPadding(false);
-    const encrypted = Buffer.concat([iv, cipher.update(body), cipher.final()]);
-    return encrypted;
+    // No padding is added and the body is whole blocks, so update() returns all of it.
+    out.set(cipher.update(body), RECORD_HEADER_LENGTH + BLOCK);
+    cipher.final();
+    return out;
   }
 
-  open(type: number, version: number, epoch: number, seq: number, fragment: Uint8Array): Uint8Array | undefined {
+  open(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    fragment: Uint8Array,
+  ): Uint8Array | undefined {
     const cipherLength = fragment.length - BLOCK;
     if (cipherLength < MAC + BLOCK || cipherLength % BLOCK !== 0) return undefined;
     let plain: Buffer;
@@ -61,12 +107,17 @@ export class CbcHmacCipher implements RecordCipher {
       good &= ~(inPadding & (((differs | -differs) >>> 31) & 1)) & 1;
     }
     // On bad padding, pretend there was none so that the MAC is still computed over similar data.
-    // The HMAC input length still depends on padLength by up to a few SHA-256 blocks (the
-    // Lucky Thirteen residue); equalising compression rounds needs a custom HMAC and is not done.
     const contentLength = n - MAC - 1 - good * padLength;
-    const expected = createHmac('sha256', this.macKey)
-      .update(additionalData(type, version, epoch, seq, contentLength))
-      .update(plain.subarray(0, contentLength))
+    const expected = this.mac.digest(
+      additionalData(type, version, epoch, seq, contentLength, this.aad),
+      plain.subarray(0, contentLength),
+    );
+    // Lucky Thirteen: the HMAC above costs one SHA-256 compression per 64 bytes, so its time
+    // tells how long the padding was. Run the compressions a zero-length padding would have
+    // needed and that this record did not, so that every record of this size costs the same.
+    const extra = dummyCompressions(contentLength, n - MAC - 1);
+    createHash('sha256')
+      .update(ZEROS.subarray(0, extra * SHA256_BLOCK - SHA256_TRAILER))
       .digest();
     const macOk = timingSafeEqual(expected, plain.subarray(contentLength, contentLength + MAC)) ? 1 : 0;
     if ((good & macOk) === 0) return undefined;

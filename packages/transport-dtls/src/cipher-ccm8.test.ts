@@ -33,10 +33,18 @@ describe('AES-128-CCM_8', () => {
     const cipher = new Ccm8Cipher(key, salt);
     const epoch = 0x1415;
     const seq = 0x161718191a1b;
-    const fragment = Buffer.from(cipher.seal(23, 0xfefd, epoch, seq, plaintext));
+    const record = Buffer.from(cipher.sealRecord(23, 0xfefd, epoch, seq, plaintext));
+    const fragment = record.subarray(13);
+    // Header: type, version, epoch, sequence number, then the protected fragment's length.
+    expect(record.subarray(0, 13).toString('hex')).toBe('17' + 'fefd' + '1415' + '161718191a1b' + '0028');
     expect(fragment.subarray(0, 8).toString('hex')).toBe('1415161718191a1b');
     // Independent construction of the same record: nonce from NIST example, DTLS additional data.
-    const expected = ccm8Encrypt(key, nonce, additionalData(23, 0xfefd, epoch, seq, plaintext.length), plaintext);
+    const expected = ccm8Encrypt(
+      key,
+      nonce,
+      additionalData(23, 0xfefd, epoch, seq, plaintext.length),
+      plaintext,
+    );
     expect(fragment.subarray(8).toString('hex')).toBe(expected.toString('hex'));
     expect(fragment.length).toBe(plaintext.length + cipher.overhead);
     expect(Buffer.from(cipher.open(23, 0xfefd, epoch, seq, fragment)!)).toEqual(plaintext);
@@ -44,7 +52,7 @@ describe('AES-128-CCM_8', () => {
 
   it('binds the record header: another type, epoch or sequence number does not open', () => {
     const cipher = new Ccm8Cipher(key, hex('00000000'));
-    const fragment = cipher.seal(23, 0xfefd, 1, 5, plaintext);
+    const fragment = cipher.sealRecord(23, 0xfefd, 1, 5, plaintext).subarray(13);
     expect(cipher.open(22, 0xfefd, 1, 5, fragment)).toBeUndefined();
     expect(cipher.open(23, 0xfefd, 2, 5, fragment)).toBeUndefined();
     expect(cipher.open(23, 0xfefd, 1, 6, fragment)).toBeUndefined();

@@ -1,12 +1,28 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { additionalData, writeEpochSeq, type RecordCipher } from './record-cipher.js';
+import { AesCcm8 } from './aes-ccm8.js';
+import {
+  additionalData,
+  RECORD_HEADER_LENGTH,
+  writeEpochSeq,
+  writeRecordHeader,
+  type RecordCipher,
+} from './record-cipher.js';
 
 const EXPLICIT_NONCE = 8;
 const TAG = 8;
+const CCM8 = { authTagLength: TAG } as const;
 
-/** AES-128-CCM, 12-byte nonce, 8-byte tag: returns ciphertext followed by the tag. */
-export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {
-  const cipher = createCipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG });
+/**
+ * AES-128-CCM, 12-byte nonce, 8-byte tag, with node:crypto's own CCM: returns ciphertext followed
+ * by the tag. The record layer uses the faster {@link AesCcm8}; this is its independent reference.
+ */
+export function ccm8Encrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+): Buffer {
+  const cipher = createCipheriv('aes-128-ccm', key, nonce, CCM8);
   cipher.setAAD(aad, { plaintextLength: plaintext.length });
   const body = cipher.update(plaintext);
   cipher.final();
@@ -14,11 +30,16 @@ export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
 }
 
 /** Inverse of {@link ccm8Encrypt}; undefined when the tag does not verify. */
-export function ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Buffer | undefined {
+export function ccm8Decrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+): Buffer | undefined {
   if (sealed.length < TAG) return undefined;
   const length = sealed.length - TAG;
   try {
-    const decipher = createDecipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG });
+    const decipher = createDecipheriv('aes-128-ccm', key, nonce, CCM8);
     decipher.setAuthTag(sealed.subarray(length));
     decipher.setAAD(aad, { plaintextLength: length });
     const plain = decipher.update(sealed.subarray(0, length));
@@ -32,32 +53,51 @@ export function ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
 /**
  * AES-128-CCM_8 record protection (RFC 6655 §3, RFC 7925 §3.3): nonce = 4-byte write IV salt +
  * 8-byte explicit nonce, which in DTLS is the record's epoch and sequence number, sent in front
- * of the ciphertext.
+ * of the ciphertext. The AES objects are made once per key ({@link AesCcm8}), the nonce and
+ * additional data scratch buffers are reused, and a sealed record is written into one buffer.
  */
 export class Ccm8Cipher implements RecordCipher {
   readonly overhead = EXPLICIT_NONCE + TAG;
-  private readonly key: Buffer;
-  private readonly salt: Buffer;
+  private readonly ccm: AesCcm8;
+  private readonly nonce = Buffer.allocUnsafe(12);
+  private readonly aad = Buffer.allocUnsafe(13);
 
   constructor(key: Uint8Array, salt: Uint8Array) {
-    this.key = Buffer.from(key);
-    this.salt = Buffer.from(salt);
+    this.ccm = new AesCcm8(key);
+    this.nonce.set(salt.subarray(0, 4), 0);
   }
 
-  seal(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
-    const nonce = Buffer.allocUnsafe(12);
-    this.salt.copy(nonce, 0);
-    writeEpochSeq(nonce, 4, epoch, seq);
-    const sealed = ccm8Encrypt(this.key, nonce, additionalData(type, version, epoch, seq, plaintext.length), plaintext);
-    return Buffer.concat([nonce.subarray(4), sealed]);
+  sealRecord(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
+    const length = plaintext.length;
+    const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + EXPLICIT_NONCE + length + TAG);
+    writeRecordHeader(out, type, version, epoch, seq, EXPLICIT_NONCE + length + TAG);
+    writeEpochSeq(out, RECORD_HEADER_LENGTH, epoch, seq); // the explicit nonce
+    writeEpochSeq(this.nonce, 4, epoch, seq);
+    this.ccm.encrypt(
+      this.nonce,
+      additionalData(type, version, epoch, seq, length, this.aad),
+      plaintext,
+      out,
+      RECORD_HEADER_LENGTH + EXPLICIT_NONCE,
+    );
+    return out;
   }
 
-  open(type: number, version: number, epoch: number, seq: number, fragment: Uint8Array): Uint8Array | undefined {
+  open(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    fragment: Uint8Array,
+  ): Uint8Array | undefined {
     if (fragment.length < EXPLICIT_NONCE + TAG) return undefined;
-    const nonce = Buffer.allocUnsafe(12);
-    this.salt.copy(nonce, 0);
-    nonce.set(fragment.subarray(0, EXPLICIT_NONCE), 4);
     const length = fragment.length - EXPLICIT_NONCE - TAG;
-    return ccm8Decrypt(this.key, nonce, additionalData(type, version, epoch, seq, length), fragment.subarray(EXPLICIT_NONCE));
+    this.nonce.set(fragment.subarray(0, EXPLICIT_NONCE), 4);
+    return this.ccm.decrypt(
+      this.nonce,
+      additionalData(type, version, epoch, seq, length, this.aad),
+      fragment.subarray(EXPLICIT_NONCE, EXPLICIT_NONCE + length),
+      fragment.subarray(EXPLICIT_NONCE + length),
+    );
   }
 }

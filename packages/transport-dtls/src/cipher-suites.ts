@@ -18,8 +18,14 @@ interface SuiteParameters {
 }
 
 const SUITES: ReadonlyMap<number, SuiteParameters> = new Map<number, SuiteParameters>([
-  [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, { name: 'TLS_PSK_WITH_AES_128_CCM_8', macKeyLength: 0, keyLength: 16, fixedIvLength: 4 }],
-  [CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256, { name: 'TLS_PSK_WITH_AES_128_CBC_SHA256', macKeyLength: 32, keyLength: 16, fixedIvLength: 0 }],
+  [
+    CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+    { name: 'TLS_PSK_WITH_AES_128_CCM_8', macKeyLength: 0, keyLength: 16, fixedIvLength: 4 },
+  ],
+  [
+    CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
+    { name: 'TLS_PSK_WITH_AES_128_CBC_SHA256', macKeyLength: 32, keyLength: 16, fixedIvLength: 0 },
+  ],
 ]);
 
 /** Our preference order; both are mandatory for LwM2M PSK (RFC 7925 §4.2, LwM2M Transport §5.2.8). */
@@ -49,7 +55,8 @@ export function deriveCiphers(
   serverRandom: Uint8Array,
 ): ConnectionCiphers {
   const p = SUITES.get(suite);
-  if (p === undefined) throw new DtlsHandshakeError(`unsupported cipher suite ${suite}`, AlertDescription.internalError);
+  if (p === undefined)
+    throw new DtlsHandshakeError(`unsupported cipher suite ${suite}`, AlertDescription.internalError);
   const total = 2 * (p.macKeyLength + p.keyLength + p.fixedIvLength);
   const block = prf(masterSecret, 'key expansion', Buffer.concat([serverRandom, clientRandom]), total);
   let at = 0;

@@ -1,9 +1,21 @@
-import { createHash } from 'node:crypto';
 import { DecodeError, type Logger } from '@lwm2m/core';
-import { AlertDescription, AlertLevel, DtlsAlertError, DtlsHandshakeError, DtlsTimeoutError } from './errors.js';
+import {
+  AlertDescription,
+  AlertLevel,
+  DtlsAlertError,
+  DtlsHandshakeError,
+  DtlsTimeoutError,
+} from './errors.js';
+import { sha256Of } from './hmac-sha256.js';
 import { FragmentAssembler, type HandshakeMessage } from './fragment-assembler.js';
 import { RetransmitTimer, type RetransmitTimerOptions } from './flight.js';
-import { encodeHandshake, HANDSHAKE_HEADER_LENGTH, parseAlert, parseHandshakeFragments } from './handshake-messages.js';
+import {
+  encodeHandshake,
+  HANDSHAKE_HEADER_LENGTH,
+  HandshakeType,
+  parseAlert,
+  parseHandshakeFragments,
+} from './handshake-messages.js';
 import { ContentType, parseRecords, type DtlsRecord } from './record.js';
 import { RecordLayer } from './record-layer.js';
 
@@ -11,10 +23,23 @@ import { RecordLayer } from './record-layer.js';
 export const DEFAULT_MTU = 1400;
 /** Records queued while an asynchronous step (PSK lookup) runs; more are dropped. */
 const MAX_INBOX = 64;
+/**
+ * Datagrams whose record at the handshake's new read epoch failed to authenticate before the
+ * handshake gives up with bad_record_mac. One is not enough: anyone can spoof a record, and RFC
+ * 6347 §4.1.2.7 says to drop invalid records silently. A peer with the wrong key fails again on
+ * its retransmission, so it still gets an alert instead of a long timeout.
+ */
+const BAD_FINISHED_DATAGRAMS = 2;
 
 /** One entry of a flight; epochs are fixed on first transmission and reused on retransmission. */
 export type FlightItem =
-  | { readonly kind: 'handshake'; readonly msgType: number; readonly messageSeq: number; readonly body: Uint8Array; epoch?: number }
+  | {
+      readonly kind: 'handshake';
+      readonly msgType: number;
+      readonly messageSeq: number;
+      readonly body: Uint8Array;
+      epoch?: number;
+    }
   | { readonly kind: 'ccs'; epoch?: number };
 
 /** The role-specific part of a handshake (client or server). */
@@ -44,6 +69,9 @@ export interface ConnectionOptions {
 
 export type ConnectionState = 'handshake' | 'established' | 'closed';
 
+/** processRecord's answer for a record that did not count (bad MAC, replay, epoch not allowed). */
+const DROPPED = 0;
+
 /**
  * One DTLS association with one peer: record processing, the handshake transcript, flights and
  * their retransmission, alerts. The client and server handshakes plug in as a {@link HandshakeRole}.
@@ -65,6 +93,14 @@ export class DtlsConnection {
   /** Datagram counter, so that a peer's repeated flight triggers at most one resend per datagram. */
   private datagramSerial = 0;
   private resentForSerial = -1;
+  /**
+   * message_seq the peer had reached when we sent our last flight: a repeated fragment below it
+   * means the peer did not get that flight; one at or above it belongs to the flight we are
+   * still receiving and must not make us resend (or a wrong-key peer and we would bounce flights).
+   */
+  private lastFlightAnswersBelow = 0;
+  private badFinishedDatagrams = 0;
+  private badFinishedSerial = -1;
   private readonly timer: RetransmitTimer;
   private readonly mtu: number;
   private inbox: DtlsRecord[] = [];
@@ -91,22 +127,31 @@ export class DtlsConnection {
 
   // ---- incoming ---------------------------------------------------------------------------
 
-  handleDatagram(datagram: Uint8Array): void {
-    if (this.state === 'closed') return;
+  /**
+   * Processes one datagram. Returns true when at least one of its records authenticated (or
+   * was queued behind an asynchronous handshake step), false when everything in it was dropped:
+   * the server then offers the datagram to a handshake that is replacing this association.
+   */
+  handleDatagram(datagram: Uint8Array): boolean {
+    if (this.state === 'closed') return false;
     this.datagramSerial++;
     const records = parseRecords(datagram);
     if (!this.busy && this.inbox.length === 0) {
+      let authenticated = false;
       for (let i = 0; i < records.length; i++) {
-        const pending = this.processRecord(records[i]!);
-        if (pending !== undefined) {
+        const outcome = this.processRecord(records[i]!);
+        if (outcome === DROPPED) continue;
+        authenticated = true;
+        if (outcome !== undefined) {
           for (let j = i + 1; j < records.length; j++) this.inbox.push(records[j]!);
-          this.wait(pending);
-          return;
+          this.wait(outcome);
+          return true;
         }
       }
-      return;
+      return authenticated;
     }
     for (const r of records) if (this.inbox.length < MAX_INBOX) this.inbox.push(r);
+    return records.length > 0;
   }
 
   private wait(pending: Promise<void>): void {
@@ -126,31 +171,34 @@ export class DtlsConnection {
   private pump(): void {
     while (!this.busy && this.inbox.length > 0 && this.state !== 'closed') {
       const record = this.inbox.shift()!;
-      const pending = this.processRecord(record);
-      if (pending !== undefined) this.wait(pending);
+      const outcome = this.processRecord(record);
+      if (outcome !== undefined && outcome !== DROPPED) this.wait(outcome);
     }
   }
 
-  /** Returns a promise only when the handshake went asynchronous and later records must wait. */
-  private processRecord(record: DtlsRecord): Promise<void> | undefined {
-    if (this.state === 'closed') return undefined;
+  /**
+   * DROPPED when the record did not authenticate (or came from an epoch that may no longer
+   * speak); a promise when the handshake went asynchronous and later records must wait.
+   */
+  private processRecord(record: DtlsRecord): Promise<void> | typeof DROPPED | undefined {
+    if (this.state === 'closed') return DROPPED;
     const plain = this.records.open(record);
     if (plain === undefined) {
-      if (this.state === 'handshake' && record.type === ContentType.handshake && record.epoch > 0 && record.epoch === this.records.readEpoch) {
-        // The peer's Finished does not decrypt under the keys we derived: almost always a wrong
-        // PSK. Failing with an alert tells an honest peer why instead of letting it time out.
-        this.fail(new DtlsHandshakeError('peer Finished does not authenticate (wrong PSK?)', AlertDescription.badRecordMac), AlertDescription.badRecordMac);
-        return undefined;
-      }
-      this.logger.trace({ epoch: record.epoch, seq: record.seq, type: record.type }, 'dtls record dropped');
-      return undefined;
+      this.onUnauthenticated(record);
+      return DROPPED;
     }
+    const current = record.epoch === this.records.readEpoch;
+    // After the handshake the previous epoch (0: plaintext, forgeable by anyone) is kept only so
+    // that a peer's repeated final flight can be answered; it never carries alerts or data.
+    if (this.state === 'established' && !current && record.type !== ContentType.handshake) return DROPPED;
     this.lastActivity = Date.now();
     try {
       switch (record.type) {
         case ContentType.applicationData:
           // Application data is only valid once the handshake finished, in the current epoch.
-          if (this.state === 'established' && record.epoch === this.records.readEpoch && record.epoch > 0) {
+          if (this.state === 'established' && current && record.epoch > 0) {
+            // The peer has its keys, so it got our last flight: the previous epoch can go.
+            if (this.lastFlight !== undefined) this.forgetHandshake();
             this.hooks.onApplicationData(plain);
           }
           return undefined;
@@ -158,7 +206,8 @@ export class DtlsConnection {
           this.onAlert(plain);
           return undefined;
         case ContentType.changeCipherSpec:
-          if (plain.length === 1 && plain[0] === 1 && this.state === 'handshake') this.role?.onChangeCipherSpec();
+          if (plain.length === 1 && plain[0] === 1 && this.state === 'handshake')
+            this.role?.onChangeCipherSpec();
           return undefined;
         case ContentType.handshake:
           return this.onHandshakeRecord(plain, record.epoch);
@@ -171,14 +220,53 @@ export class DtlsConnection {
     }
   }
 
+  /** A record that did not authenticate is dropped silently (RFC 6347 §4.1.2.7), see BAD_FINISHED_DATAGRAMS. */
+  private onUnauthenticated(record: DtlsRecord): void {
+    this.logger.trace({ epoch: record.epoch, seq: record.seq, type: record.type }, 'dtls record dropped');
+    if (
+      this.state !== 'handshake' ||
+      record.type !== ContentType.handshake ||
+      record.epoch === 0 ||
+      record.epoch !== this.records.readEpoch
+    ) {
+      return;
+    }
+    if (this.badFinishedSerial === this.datagramSerial) return;
+    this.badFinishedSerial = this.datagramSerial;
+    if (++this.badFinishedDatagrams >= BAD_FINISHED_DATAGRAMS) {
+      // The peer's repeated Finished does not decrypt under the keys we derived: a wrong PSK.
+      this.fail(
+        new DtlsHandshakeError(
+          'peer Finished does not authenticate (wrong PSK?)',
+          AlertDescription.badRecordMac,
+        ),
+        AlertDescription.badRecordMac,
+      );
+    }
+  }
+
   private onHandshakeRecord(plain: Uint8Array, epoch: number): Promise<void> | undefined {
     const fragments = parseHandshakeFragments(plain);
-    let sawOld = false;
-    for (const f of fragments) if (!this.assembler.add(f)) sawOld = true;
-    if (sawOld) {
-      // The peer retransmitted something we already have: our last flight was probably lost.
-      this.retransmitOnPeerRepeat();
+    if (this.state === 'established') {
+      for (const f of fragments) {
+        if (
+          epoch > 0 &&
+          (f.msgType === HandshakeType.clientHello || f.msgType === HandshakeType.helloRequest)
+        ) {
+          // Renegotiation, asked for inside the session. We do not renegotiate (RFC 5746 §5,
+          // RFC 7925 §17): a warning no_renegotiation, and the session goes on (RFC 5246 §7.2.2).
+          this.logger.debug({ msgType: f.msgType }, 'dtls renegotiation refused');
+          this.sendAlert(AlertLevel.warning, AlertDescription.noRenegotiation);
+          return undefined;
+        }
+      }
     }
+    let peerRepeat = false;
+    for (const f of fragments) {
+      if (!this.assembler.add(f) && f.messageSeq < this.lastFlightAnswersBelow) peerRepeat = true;
+    }
+    // The peer repeated a flight we already answered: our answer was probably lost.
+    if (peerRepeat) this.retransmitOnPeerRepeat();
     return this.deliverMessages(epoch);
   }
 
@@ -205,7 +293,9 @@ export class DtlsConnection {
     if (alert.description === AlertDescription.closeNotify) {
       this.logger.debug('dtls close_notify from peer');
       if (this.state === 'established') this.sendAlert(AlertLevel.warning, AlertDescription.closeNotify);
-      this.terminate(this.state === 'handshake' ? new DtlsAlertError(alert.level, alert.description) : undefined);
+      this.terminate(
+        this.state === 'handshake' ? new DtlsAlertError(alert.level, alert.description) : undefined,
+      );
       return;
     }
     if (alert.level === AlertLevel.fatal) {
@@ -227,9 +317,7 @@ export class DtlsConnection {
   }
 
   transcriptHash(): Buffer {
-    const h = createHash('sha256');
-    for (const m of this.transcript) h.update(m);
-    return h.digest();
+    return sha256Of(this.transcript);
   }
 
   /** Builds a handshake flight item with the next message_seq and records it in the transcript. */
@@ -246,6 +334,7 @@ export class DtlsConnection {
   sendFlight(items: FlightItem[], expectsReply: boolean): void {
     this.lastFlight = items;
     this.lastFlightFinal = !expectsReply;
+    this.lastFlightAnswersBelow = this.assembler.expectedSeq;
     this.transmit(items, true);
     if (expectsReply) this.timer.start();
     else this.timer.stop();
@@ -256,9 +345,15 @@ export class DtlsConnection {
     this.timer.stop();
     // Only the side that sent the final flight answers repeats after the handshake; the other
     // side resending its flight would make both sides bounce flights forever.
-    if (!this.lastFlightFinal) this.lastFlight = undefined;
+    if (!this.lastFlightFinal) this.forgetHandshake();
     this.state = 'established';
     this.hooks.onEstablished();
+  }
+
+  /** Nothing of the handshake needs resending any more: drop the last flight and the previous epoch. */
+  private forgetHandshake(): void {
+    this.lastFlight = undefined;
+    this.records.dropPrevious();
   }
 
   /** Fails the handshake: a fatal alert to the peer (when given), then closed. */
@@ -270,8 +365,18 @@ export class DtlsConnection {
 
   private failFromError(error: unknown): void {
     if (error instanceof DtlsHandshakeError) this.fail(error, error.alert);
-    else if (error instanceof DecodeError) this.fail(new DtlsHandshakeError(error.message, AlertDescription.decodeError, { cause: error }), AlertDescription.decodeError);
-    else this.fail(new DtlsHandshakeError('internal error in DTLS handshake', AlertDescription.internalError, { cause: error }), AlertDescription.internalError);
+    else if (error instanceof DecodeError)
+      this.fail(
+        new DtlsHandshakeError(error.message, AlertDescription.decodeError, { cause: error }),
+        AlertDescription.decodeError,
+      );
+    else
+      this.fail(
+        new DtlsHandshakeError('internal error in DTLS handshake', AlertDescription.internalError, {
+          cause: error,
+        }),
+        AlertDescription.internalError,
+      );
   }
 
   private retransmit(): void {
@@ -282,7 +387,12 @@ export class DtlsConnection {
   }
 
   private retransmitOnPeerRepeat(): void {
-    if (this.lastFlight === undefined || this.state === 'closed' || this.resentForSerial === this.datagramSerial) return;
+    if (
+      this.lastFlight === undefined ||
+      this.state === 'closed' ||
+      this.resentForSerial === this.datagramSerial
+    )
+      return;
     this.resentForSerial = this.datagramSerial;
     this.transmit(this.lastFlight, false);
   }
@@ -313,7 +423,13 @@ export class DtlsConnection {
       let offset = 0;
       do {
         const length = Math.min(room, body.length - offset);
-        push(this.records.seal(ContentType.handshake, encodeHandshake(item.msgType, item.messageSeq, body, offset, length), epoch));
+        push(
+          this.records.seal(
+            ContentType.handshake,
+            encodeHandshake(item.msgType, item.messageSeq, body, offset, length),
+            epoch,
+          ),
+        );
         offset += length;
       } while (offset < body.length);
     }

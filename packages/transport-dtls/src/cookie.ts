@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.js';
 import type { PeerAddress } from '@lwm2m/core';
 
 export const COOKIE_LENGTH = 32;
@@ -16,8 +17,8 @@ export interface CookieOptions {
  * previous secret are kept, so a cookie issued just before a rotation is still accepted.
  */
 export class CookieGenerator {
-  private current: Buffer = randomBytes(32);
-  private previous: Buffer = randomBytes(32);
+  private current = new HmacSha256(randomBytes(32));
+  private previous = new HmacSha256(randomBytes(32));
   private rotatedAt: number;
   private readonly rotateMs: number;
   private readonly now: () => number;
@@ -47,20 +48,20 @@ export class CookieGenerator {
     const now = this.now();
     if (now - this.rotatedAt < this.rotateMs) return;
     // After two periods without traffic both secrets are stale; replacing both is right then.
-    this.previous = now - this.rotatedAt < 2 * this.rotateMs ? this.current : randomBytes(32);
-    this.current = randomBytes(32);
+    this.previous = now - this.rotatedAt < 2 * this.rotateMs ? this.current : new HmacSha256(randomBytes(32));
+    this.current = new HmacSha256(randomBytes(32));
     this.rotatedAt = now;
   }
 
-  private mac(secret: Buffer, peer: PeerAddress, body: Uint8Array): Buffer {
-    const h = createHmac('sha256', secret);
-    h.update(`${peer.address}|${peer.port}|`);
+  private mac(secret: HmacSha256, peer: PeerAddress, body: Uint8Array): Buffer {
     // ClientHello: version(2) random(32) session_id<0..32> cookie<0..255> rest. Bounds were
     // checked by parseClientHello before we get here.
     const sessionIdEnd = 35 + (body[34] ?? 0);
     const cookieEnd = sessionIdEnd + 1 + (body[sessionIdEnd] ?? 0);
-    h.update(body.subarray(0, sessionIdEnd));
-    h.update(body.subarray(cookieEnd));
-    return h.digest();
+    return secret.digest(
+      Buffer.from(`${peer.address}|${peer.port}|`, 'latin1'),
+      body.subarray(0, sessionIdEnd),
+      body.subarray(cookieEnd),
+    );
   }
 }

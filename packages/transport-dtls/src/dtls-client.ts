@@ -84,15 +84,24 @@ export class DtlsClientConnection implements DatagramSocket {
   }
 
   send(data: Uint8Array, peer: PeerAddress = this.peer): Promise<void> {
-    if (this.closing !== undefined || this.conn.state !== 'established') return Promise.reject(new DtlsNoSessionError('DTLS connection is closed'));
+    if (this.closing !== undefined || this.conn.state !== 'established')
+      return Promise.reject(new DtlsNoSessionError('DTLS connection is closed'));
     if (peer.address !== this.peer.address || peer.port !== this.peer.port) {
-      return Promise.reject(new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`));
+      return Promise.reject(
+        new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`),
+      );
     }
-    if (data.length > 16384) return Promise.reject(new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`));
-    const record = this.conn.sealApplicationData(data);
-    return new Promise((resolve, reject) => {
-      this.socket.send(record, this.peer.port, this.peer.address, (error) => (error ? reject(error) : resolve()));
-    });
+    if (data.length > 16384)
+      return Promise.reject(
+        new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`),
+      );
+    try {
+      // As on the server: no callback and promise per datagram; socket errors are logged.
+      this.socket.send(this.conn.sealApplicationData(data), this.peer.port, this.peer.address);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new DtlsNoSessionError('record not sent'));
+    }
   }
 
   address(): PeerAddress {
@@ -104,12 +113,18 @@ export class DtlsClientConnection implements DatagramSocket {
     return this.conn.maxPlaintext;
   }
 
-  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  on<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  off<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
@@ -154,7 +169,8 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
   const logger = options.logger ?? createSilentLogger();
   if (options.signal?.aborted === true) throw new AbortError('DTLS connect aborted');
   const ownsSocket = options.socket === undefined;
-  const socket = options.socket ?? createSocket({ type: options.peer.address.includes(':') ? 'udp6' : 'udp4' });
+  const socket =
+    options.socket ?? createSocket({ type: options.peer.address.includes(':') ? 'udp6' : 'udp4' });
   if (ownsSocket) {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -171,19 +187,23 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
   const done = new Promise<void>((resolve, reject) => {
     settle = (error) => (error === undefined ? resolve() : reject(error));
   });
-  let client: DtlsClientConnection | undefined;
   const pending = new PendingSends();
+  // The hooks run only once the handshake has started, after `client` below exists.
   const conn = new DtlsConnection(
     {
       sendDatagram: (data) => {
         pending.begin();
         socket.send(data, options.peer.port, options.peer.address, pending.done);
       },
-      onEstablished: () => settle?.(undefined),
-      onApplicationData: (data) => client?.deliver(data),
+      onEstablished: () => {
+        settle?.(undefined);
+        settle = undefined;
+      },
+      onApplicationData: (data) => client.deliver(data),
       onClosed: (error) => {
+        // After the handshake `settle` is gone: a normal close builds no error object.
         settle?.(error ?? new DtlsNoSessionError('DTLS connection closed during the handshake'));
-        void client?.shutdown(error);
+        void client.shutdown(error);
         socket.off('error', onSocketError);
       },
     },
@@ -193,15 +213,14 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
       ...(options.retransmit === undefined ? {} : { retransmit: options.retransmit }),
     },
   );
-  client = new DtlsClientConnection(socket, ownsSocket, conn, pending, options);
-  const created = client;
+  const client = new DtlsClientConnection(socket, ownsSocket, conn, pending, options);
   const handshake = new ClientHandshake(conn, {
     identity: options.psk.identity,
     key: options.psk.key,
     cipherSuites: options.ciphers ?? DEFAULT_CIPHER_SUITES,
     resume: options.session,
     requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? false,
-    onEstablished: (session) => created.setEstablished(session),
+    onEstablished: (session) => client.setEstablished(session),
   });
   conn.role = handshake;
   socket.on('message', client.onDatagram);

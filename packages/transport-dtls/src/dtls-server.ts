@@ -29,6 +29,7 @@ import {
 import { ServerHandshake } from './handshake-server.js';
 import { peerAddress, peerKey } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
+import { RandomPool } from './random-pool.js';
 import { ContentType, DTLS_1_0, parseRecords, serializeRecord, type DtlsRecord } from './record.js';
 import { SessionCache } from './session-cache.js';
 
@@ -81,7 +82,16 @@ interface Association {
 export class DtlsServer implements DatagramSocket {
   private readonly emitter = new EventEmitter();
   private readonly socket: Socket;
+  /** Per peer address: its established association, or the handshake that will become one. */
   private readonly associations = new Map<string, Association>();
+  /**
+   * New handshakes from an address that already has an established association. The old one
+   * keeps working until the new one completes (RFC 6347 §4.2.8): a forged or stray ClientHello
+   * must not end a live session, only a peer that finishes a handshake with the right key.
+   */
+  private readonly replacements = new Map<string, Association>();
+  /** Associations still in their handshake, oldest first: the first to go when the table is full. */
+  private readonly handshaking = new Set<Association>();
   private readonly cookies: CookieGenerator;
   private readonly sessions: SessionCache | undefined;
   private readonly logger: Logger;
@@ -91,6 +101,8 @@ export class DtlsServer implements DatagramSocket {
   private readonly handshakeTimeout: number;
   private readonly identityHint: Uint8Array | undefined;
   private readonly pending = new PendingSends();
+  /** Server randoms and session ids, drawn a few KiB at a time. */
+  private readonly random = new RandomPool();
   private sweeper: NodeJS.Timeout | undefined;
   private bound = false;
   private closed = false;
@@ -101,11 +113,18 @@ export class DtlsServer implements DatagramSocket {
     this.maxSessions = options.maxSessions ?? 10000;
     this.sessionTimeout = options.sessionTimeout ?? 3600_000;
     this.handshakeTimeout = options.handshakeTimeout ?? 30_000;
-    this.identityHint = options.psk.identityHint === undefined ? undefined : Buffer.from(options.psk.identityHint, 'utf8');
-    this.cookies = new CookieGenerator(options.cookieRotateMs === undefined ? {} : { rotateMs: options.cookieRotateMs });
+    this.identityHint =
+      options.psk.identityHint === undefined ? undefined : Buffer.from(options.psk.identityHint, 'utf8');
+    this.cookies = new CookieGenerator(
+      options.cookieRotateMs === undefined ? {} : { rotateMs: options.cookieRotateMs },
+    );
     const resumption = options.resumption ?? {};
-    this.sessions = resumption === false ? undefined : new SessionCache(resumption.maxEntries ?? 10000, resumption.lifetime ?? 86_400_000);
-    this.socket = options.socket ?? createSocket({ type: options.address?.includes(':') === true ? 'udp6' : 'udp4' });
+    this.sessions =
+      resumption === false
+        ? undefined
+        : new SessionCache(resumption.maxEntries ?? 10000, resumption.lifetime ?? 86_400_000);
+    this.socket =
+      options.socket ?? createSocket({ type: options.address?.includes(':') === true ? 'udp6' : 'udp4' });
     this.socket.on('message', this.onDatagram);
     this.socket.on('error', this.onSocketError);
     this.bound = socketBound(this.socket);
@@ -136,9 +155,9 @@ export class DtlsServer implements DatagramSocket {
     return peerAddress(a.address, a.port, a.family);
   }
 
-  /** Associations currently held (handshaking or established). */
+  /** Associations currently held (handshaking or established, replacements included). */
   get associationCount(): number {
-    return this.associations.size;
+    return this.associations.size + this.replacements.size;
   }
 
   /** The authenticated identity of an established peer. */
@@ -151,14 +170,23 @@ export class DtlsServer implements DatagramSocket {
     return a?.conn.maxPlaintext ?? (this.options.mtu ?? 1400) - 13 - 64;
   }
 
+  /** Encrypts for the peer's session and hands the record to the socket; resolves once handed over. */
   send(data: Uint8Array, peer: PeerAddress): Promise<void> {
     const a = this.associations.get(peerKey(peer.address, peer.port));
-    if (a === undefined || a.conn.state !== 'established') return Promise.reject(new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`));
-    if (data.length > 16384) return Promise.reject(new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`));
-    const record = a.conn.sealApplicationData(data);
-    return new Promise((resolve, reject) => {
-      this.socket.send(record, peer.port, peer.address, (error) => (error ? reject(error) : resolve()));
-    });
+    if (a === undefined || a.conn.state !== 'established')
+      return Promise.reject(new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`));
+    if (data.length > 16384)
+      return Promise.reject(
+        new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`),
+      );
+    try {
+      // No send callback: a promise and a callback per datagram cost more than the encryption,
+      // and a failed UDP send is no more final than a lost datagram (socket errors are logged).
+      this.socket.send(a.conn.sealApplicationData(data), peer.port, peer.address);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new DtlsNoSessionError('record not sent'));
+    }
   }
 
   /** Ends the association with one peer (close_notify). */
@@ -166,12 +194,18 @@ export class DtlsServer implements DatagramSocket {
     this.associations.get(peerKey(peer.address, peer.port))?.conn.close();
   }
 
-  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  on<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  off<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
@@ -181,8 +215,11 @@ export class DtlsServer implements DatagramSocket {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    for (const a of [...this.replacements.values()]) a.conn.terminate(undefined);
     for (const a of [...this.associations.values()]) a.conn.close();
     this.associations.clear();
+    this.replacements.clear();
+    this.handshaking.clear();
     this.socket.off('message', this.onDatagram);
     await this.pending.idle();
     if (this.bound) await new Promise<void>((resolve) => this.socket.close(() => resolve()));
@@ -206,14 +243,30 @@ export class DtlsServer implements DatagramSocket {
     if (this.closed) return;
     const key = peerKey(rinfo.address, rinfo.port);
     const a = this.associations.get(key);
-    // An epoch-0 ClientHello that is not a retransmission of the one that started this
-    // association is a new handshake (e.g. the device rebooted): it goes through the cookie
-    // exchange like any stranger (RFC 6347 §4.2.8).
-    if (a !== undefined && !isNewClientHello(datagram, a)) {
+    if (a === undefined) {
+      this.handleStranger(datagram, rinfo, key);
+      return;
+    }
+    const next = this.replacements.get(key);
+    if (isEpochZeroClientHello(datagram)) {
+      // A retransmission of the ClientHello that started a handshake goes to that handshake;
+      // any other one starts a new handshake through the cookie exchange (RFC 6347 §4.2.8).
+      if (isSameClientHello(datagram, a)) {
+        // During the handshake a retransmission; after it a late duplicate (a rebooted client
+        // picks a new random), which must not start anything.
+        if (a.conn.state === 'handshake') a.conn.handleDatagram(datagram);
+      } else if (next !== undefined && isSameClientHello(datagram, next)) next.conn.handleDatagram(datagram);
+      else this.handleStranger(datagram, rinfo, key);
+      return;
+    }
+    if (next === undefined) {
       a.conn.handleDatagram(datagram);
       return;
     }
-    this.handleStranger(datagram, rinfo, key);
+    // Both share the address: plaintext handshake records belong to the new handshake, and a
+    // protected datagram the old session cannot authenticate may be the new one's Finished.
+    if (datagram[3] === 0 && datagram[4] === 0) next.conn.handleDatagram(datagram);
+    else if (!a.conn.handleDatagram(datagram)) next.conn.handleDatagram(datagram);
   };
 
   /** The stateless path: answer ClientHellos with cookies; create an association only for a valid one. */
@@ -224,9 +277,17 @@ export class DtlsServer implements DatagramSocket {
     const peer = peerAddress(rinfo.address, rinfo.port, rinfo.family);
     if (!this.cookies.verify(peer, fragment.body, hello.cookie)) {
       const cookie = this.cookies.generate(peer, fragment.body);
-      const hvr = encodeHandshake(HandshakeType.helloVerifyRequest, fragment.messageSeq, encodeHelloVerifyRequest({ version: DTLS_1_0, cookie }));
+      const hvr = encodeHandshake(
+        HandshakeType.helloVerifyRequest,
+        fragment.messageSeq,
+        encodeHelloVerifyRequest({ version: DTLS_1_0, cookie }),
+      );
       // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number.
-      this.socket.send(serializeRecord(ContentType.handshake, DTLS_1_0, 0, record.seq, hvr), rinfo.port, rinfo.address);
+      this.socket.send(
+        serializeRecord(ContentType.handshake, DTLS_1_0, 0, record.seq, hvr),
+        rinfo.port,
+        rinfo.address,
+      );
       return;
     }
     this.makeRoom();
@@ -238,20 +299,49 @@ export class DtlsServer implements DatagramSocket {
       conn: new DtlsConnection(
         {
           sendDatagram: (data) => {
+            // Only while closing does anyone wait for a datagram to leave (the close_notify before
+            // the socket closes); a callback on every handshake datagram would cost for nothing.
+            if (!this.closed) {
+              this.socket.send(data, rinfo.port, rinfo.address);
+              return;
+            }
             this.pending.begin();
             this.socket.send(data, rinfo.port, rinfo.address, this.pending.done);
           },
           onEstablished: () => {
-            this.logger.debug({ peer: formatPeer(peer), identity: association.identity }, 'dtls session established');
+            this.handshaking.delete(association);
+            this.logger.debug(
+              { peer: formatPeer(peer), identity: association.identity },
+              'dtls session established',
+            );
+            if (this.replacements.get(key) !== association) return;
+            // The peer proved its key in a new handshake: this association takes over.
+            this.replacements.delete(key);
+            const old = this.associations.get(key);
+            this.associations.set(key, association);
+            old?.conn.terminate(undefined);
           },
           onApplicationData: (data) => {
             const message: DatagramMessage =
-              association.identity === undefined ? { data, peer } : { data, peer, identity: association.identity };
+              association.identity === undefined
+                ? { data, peer }
+                : { data, peer, identity: association.identity };
             this.emitter.emit('message', message);
           },
           onClosed: (error) => {
-            if (this.associations.get(key) === association) this.associations.delete(key);
-            if (error !== undefined) this.logger.debug({ peer: formatPeer(peer), err: error }, 'dtls association ended');
+            this.handshaking.delete(association);
+            if (this.replacements.get(key) === association) this.replacements.delete(key);
+            if (this.associations.get(key) === association) {
+              this.associations.delete(key);
+              // The old session ended on its own while a new handshake runs: that one moves up.
+              const next = this.replacements.get(key);
+              if (next !== undefined) {
+                this.replacements.delete(key);
+                this.associations.set(key, next);
+              }
+            }
+            if (error !== undefined)
+              this.logger.debug({ peer: formatPeer(peer), err: error }, 'dtls association ended');
           },
         },
         {
@@ -263,47 +353,75 @@ export class DtlsServer implements DatagramSocket {
       ),
     };
     try {
-      association.conn.role = new ServerHandshake(association.conn, hello, fragment.body, fragment.messageSeq, {
-        peer,
-        cipherSuites: this.ciphers,
-        identityHint: this.identityHint,
-        lookupPsk: this.options.psk.lookup,
-        sessions: this.sessions,
-        requireExtendedMasterSecret: this.options.requireExtendedMasterSecret ?? false,
-        onAuthenticated: (identity) => {
-          association.identity = { kind: 'psk', identity };
+      association.conn.role = new ServerHandshake(
+        association.conn,
+        hello,
+        fragment.body,
+        fragment.messageSeq,
+        {
+          peer,
+          cipherSuites: this.ciphers,
+          identityHint: this.identityHint,
+          lookupPsk: this.options.psk.lookup,
+          random: this.random,
+          sessions: this.sessions,
+          requireExtendedMasterSecret: this.options.requireExtendedMasterSecret ?? false,
+          onAuthenticated: (identity) => {
+            association.identity = { kind: 'psk', identity };
+          },
         },
-      });
+      );
     } catch (error) {
       const alert = error instanceof DtlsHandshakeError ? error.alert : AlertDescription.internalError;
       this.logger.debug({ peer: formatPeer(peer), err: error }, 'dtls ClientHello refused');
-      association.conn.fail(error instanceof Error ? error : new DtlsHandshakeError('ClientHello refused'), alert);
+      association.conn.fail(
+        error instanceof Error ? error : new DtlsHandshakeError('ClientHello refused'),
+        alert,
+      );
       return;
     }
-    // A peer that proved it owns the address with a cookie and starts over replaces what we had.
+    if (previous?.conn.state === 'established') {
+      // The established session stays until this handshake completes (see `replacements`).
+      const stale = this.replacements.get(key);
+      this.replacements.set(key, association);
+      this.handshaking.add(association);
+      stale?.conn.terminate(undefined);
+      return;
+    }
+    // An unfinished handshake from this address restarted: nothing worth keeping.
     this.associations.set(key, association);
+    this.handshaking.add(association);
     previous?.conn.terminate(undefined);
   }
 
-  /** Keeps the table bounded: drops the stalest association, preferring unfinished handshakes. */
+  /**
+   * Keeps the table bounded in constant time: the oldest unfinished handshake goes first;
+   * otherwise the least recently active of the EVICTION_SAMPLE oldest associations (a sampled
+   * LRU: a scan of a full 10 000-entry table on every new handshake would be the flood's lever).
+   */
   private makeRoom(): void {
-    if (this.associations.size < this.maxSessions) return;
+    if (this.associationCount < this.maxSessions) return;
+    const handshake = this.handshaking.values().next();
+    if (handshake.done !== true) {
+      handshake.value.conn.terminate(undefined);
+      return;
+    }
     let victim: Association | undefined;
+    let seen = 0;
     for (const a of this.associations.values()) {
-      if (
-        victim === undefined ||
-        (a.conn.state === 'handshake' && victim.conn.state !== 'handshake') ||
-        (a.conn.state === victim.conn.state && a.conn.lastActivity < victim.conn.lastActivity)
-      ) {
-        victim = a;
-      }
+      if (victim === undefined || a.conn.lastActivity < victim.conn.lastActivity) victim = a;
+      if (++seen >= EVICTION_SAMPLE) break;
     }
     victim?.conn.terminate(undefined);
   }
 
+  private allAssociations(): Association[] {
+    return [...this.associations.values(), ...this.replacements.values()];
+  }
+
   /** Forgets idle associations and stalled handshakes. */
   expire(now: number): void {
-    for (const a of [...this.associations.values()]) {
+    for (const a of this.allAssociations()) {
       const limit = a.conn.state === 'handshake' ? this.handshakeTimeout : this.sessionTimeout;
       if (now - a.conn.lastActivity > limit) a.conn.terminate(undefined);
     }
@@ -323,21 +441,33 @@ function socketBound(socket: Socket): boolean {
   }
 }
 
+/** How many of the oldest associations makeRoom() compares when no handshake can go. */
+const EVICTION_SAMPLE = 64;
+
 /** Record header (13) + handshake header (12) + client_version (2): where ClientHello.random starts. */
 const CLIENT_HELLO_RANDOM_OFFSET = 27;
 
-function isNewClientHello(datagram: Uint8Array, association: Association): boolean {
-  if (datagram[0] !== ContentType.handshake || datagram[3] !== 0 || datagram[4] !== 0 || datagram[13] !== HandshakeType.clientHello) {
-    return false;
-  }
-  if (association.conn.state === 'established') return true;
-  // During the handshake only a ClientHello with another random restarts; a repeat is a retransmission.
+function isEpochZeroClientHello(datagram: Uint8Array): boolean {
+  return (
+    datagram[0] === ContentType.handshake &&
+    datagram[3] === 0 &&
+    datagram[4] === 0 &&
+    datagram[13] === HandshakeType.clientHello
+  );
+}
+
+/** Same ClientHello.random as the one that started this association: a retransmission. */
+function isSameClientHello(datagram: Uint8Array, association: Association): boolean {
   if (datagram.length < CLIENT_HELLO_RANDOM_OFFSET + 32) return false;
-  return !Buffer.from(association.clientRandom).equals(datagram.subarray(CLIENT_HELLO_RANDOM_OFFSET, CLIENT_HELLO_RANDOM_OFFSET + 32));
+  return Buffer.from(association.clientRandom).equals(
+    datagram.subarray(CLIENT_HELLO_RANDOM_OFFSET, CLIENT_HELLO_RANDOM_OFFSET + 32),
+  );
 }
 
 /** The first unfragmented epoch-0 ClientHello in a datagram, parsed; undefined for anything else. */
-function findClientHello(datagram: Uint8Array): { record: DtlsRecord; fragment: HandshakeFragment; hello: ClientHello } | undefined {
+function findClientHello(
+  datagram: Uint8Array,
+): { record: DtlsRecord; fragment: HandshakeFragment; hello: ClientHello } | undefined {
   for (const record of parseRecords(datagram)) {
     if (record.type !== ContentType.handshake || record.epoch !== 0) continue;
     try {
@@ -352,4 +482,3 @@ function findClientHello(datagram: Uint8Array): { record: DtlsRecord; fragment: 
   }
   return undefined;
 }
-

@@ -13,6 +13,7 @@ export const AlertDescription = {
   protocolVersion: 70,
   insufficientSecurity: 71,
   internalError: 80,
+  noRenegotiation: 100,
   unknownPskIdentity: 115,
 } as const;
 
@@ -23,7 +24,11 @@ export class DtlsAlertError extends Lwm2mError {
   readonly level: number;
   readonly description: number;
 
-  constructor(level: number, description: number, message = `DTLS alert ${description} (level ${level}) from peer`) {
+  constructor(
+    level: number,
+    description: number,
+    message = `DTLS alert ${description} (level ${level}) from peer`,
+  ) {
     super('ERR_DTLS_ALERT', message);
     this.level = level;
     this.description = description;
@@ -35,7 +40,11 @@ export class DtlsHandshakeError extends Lwm2mError {
   /** The alert we sent (or would send) to the peer. */
   readonly alert: number;
 
-  constructor(message: string, alert: number = AlertDescription.handshakeFailure, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    alert: number = AlertDescription.handshakeFailure,
+    options?: { cause?: unknown },
+  ) {
     super('ERR_DTLS_HANDSHAKE', message, options);
     this.alert = alert;
   }

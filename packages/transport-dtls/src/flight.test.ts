@@ -8,7 +8,11 @@ describe('RetransmitTimer', () => {
     const times: number[] = [];
     let gaveUp = false;
     const start = Date.now();
-    const t = new RetransmitTimer(() => times.push(Date.now() - start), () => (gaveUp = true), { maxRetransmits: 8 });
+    const t = new RetransmitTimer(
+      () => times.push(Date.now() - start),
+      () => (gaveUp = true),
+      { maxRetransmits: 8 },
+    );
     t.start();
     jest.advanceTimersByTime(1000 + 2000 + 4000 + 8000 + 16000 + 32000 + 60000 + 60000);
     expect(times).toEqual([1000, 3000, 7000, 15000, 31000, 63000, 123000, 183000]);
@@ -19,7 +23,10 @@ describe('RetransmitTimer', () => {
 
   it('restarts from 1 s for each new flight and stops cleanly', () => {
     let count = 0;
-    const t = new RetransmitTimer(() => count++, () => undefined);
+    const t = new RetransmitTimer(
+      () => count++,
+      () => undefined,
+    );
     t.start();
     jest.advanceTimersByTime(3000); // 1 s, then 2 s
     expect(count).toBe(2);

@@ -15,6 +15,7 @@ import {
 } from './handshake-messages.js';
 import { ServerHandshake } from './handshake-server.js';
 import { ContentType, DTLS_1_2, parseRecords, serializeRecord } from './record.js';
+import { RandomPool } from './random-pool.js';
 
 /** Deterministic PRNG so a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -31,13 +32,20 @@ function mutate(rand: () => number, input: Uint8Array): Uint8Array {
   const out = Buffer.from(input);
   const kind = Math.floor(rand() * 4);
   if (kind === 0) return out.subarray(0, Math.floor(rand() * out.length)); // truncate
-  if (kind === 1) return Buffer.concat([out, Buffer.from([Math.floor(rand() * 256), Math.floor(rand() * 256)])]);
+  if (kind === 1)
+    return Buffer.concat([out, Buffer.from([Math.floor(rand() * 256), Math.floor(rand() * 256)])]);
   const flips = 1 + Math.floor(rand() * 4);
-  for (let i = 0; i < flips && out.length > 0; i++) out[Math.floor(rand() * out.length)] = Math.floor(rand() * 256);
+  for (let i = 0; i < flips && out.length > 0; i++)
+    out[Math.floor(rand() * out.length)] = Math.floor(rand() * 256);
   return out;
 }
 
-const hooks = (): ConnectionHooks => ({ sendDatagram: () => undefined, onEstablished: () => undefined, onApplicationData: () => undefined, onClosed: () => undefined });
+const hooks = (): ConnectionHooks => ({
+  sendDatagram: () => undefined,
+  onEstablished: () => undefined,
+  onApplicationData: () => undefined,
+  onClosed: () => undefined,
+});
 
 const serverHello = encodeServerHello({
   version: DTLS_1_2,
@@ -52,18 +60,43 @@ const clientHelloBody = Buffer.from(
   'hex',
 );
 const toClientSeeds = [
-  serializeRecord(22, 0xfeff, 0, 0, encodeHandshake(HandshakeType.helloVerifyRequest, 0, encodeHelloVerifyRequest({ version: 0xfeff, cookie: Buffer.alloc(32, 1) }))),
+  serializeRecord(
+    22,
+    0xfeff,
+    0,
+    0,
+    encodeHandshake(
+      HandshakeType.helloVerifyRequest,
+      0,
+      encodeHelloVerifyRequest({ version: 0xfeff, cookie: Buffer.alloc(32, 1) }),
+    ),
+  ),
   Buffer.concat([
     serializeRecord(22, DTLS_1_2, 0, 1, encodeHandshake(HandshakeType.serverHello, 0, serverHello)),
-    serializeRecord(22, DTLS_1_2, 0, 2, encodeHandshake(HandshakeType.serverKeyExchange, 1, encodePskIdentity(Buffer.from('hint')))),
+    serializeRecord(
+      22,
+      DTLS_1_2,
+      0,
+      2,
+      encodeHandshake(HandshakeType.serverKeyExchange, 1, encodePskIdentity(Buffer.from('hint'))),
+    ),
     serializeRecord(22, DTLS_1_2, 0, 3, encodeHandshake(HandshakeType.serverHelloDone, 2, new Uint8Array(0))),
   ]),
-  Buffer.concat([serializeRecord(20, DTLS_1_2, 0, 4, Buffer.of(1)), serializeRecord(22, DTLS_1_2, 1, 0, Buffer.alloc(40, 3))]),
+  Buffer.concat([
+    serializeRecord(20, DTLS_1_2, 0, 4, Buffer.of(1)),
+    serializeRecord(22, DTLS_1_2, 1, 0, Buffer.alloc(40, 3)),
+  ]),
   serializeRecord(21, DTLS_1_2, 0, 5, Buffer.of(2, 40)),
 ];
 const toServerSeeds = [
   Buffer.concat([
-    serializeRecord(22, DTLS_1_2, 0, 2, encodeHandshake(HandshakeType.clientKeyExchange, 2, encodePskIdentity(Buffer.from('id1')))),
+    serializeRecord(
+      22,
+      DTLS_1_2,
+      0,
+      2,
+      encodeHandshake(HandshakeType.clientKeyExchange, 2, encodePskIdentity(Buffer.from('id1'))),
+    ),
     serializeRecord(20, DTLS_1_2, 0, 3, Buffer.of(1)),
     serializeRecord(22, DTLS_1_2, 1, 0, Buffer.alloc(40, 7)),
   ]),
@@ -132,6 +165,7 @@ describe('fuzzing', () => {
       for (const seed of toClientSeeds) conn.handleDatagram(rand() < 0.5 ? seed : mutate(rand, seed));
       conn.terminate(undefined);
     }
+    const random = new RandomPool();
     for (let i = 0; i < 5_000; i++) {
       const conn = new DtlsConnection(hooks(), { logger, firstWriteSeq: 1 });
       const hello = parseClientHello(clientHelloBody);
@@ -141,6 +175,7 @@ describe('fuzzing', () => {
         identityHint: undefined,
         lookupPsk: () => Promise.resolve(Buffer.from('k')),
         sessions: undefined,
+        random,
         requireExtendedMasterSecret: false,
         onAuthenticated: () => undefined,
       });

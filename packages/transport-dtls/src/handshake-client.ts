@@ -77,7 +77,10 @@ export class ClientHandshake implements HandshakeRole {
         if (this.state === 'finished') return this.onFinished(message);
         break;
     }
-    throw new DtlsHandshakeError(`unexpected handshake message ${message.msgType} in state ${this.state}`, AlertDescription.unexpectedMessage);
+    throw new DtlsHandshakeError(
+      `unexpected handshake message ${message.msgType} in state ${this.state}`,
+      AlertDescription.unexpectedMessage,
+    );
   }
 
   onChangeCipherSpec(): void {
@@ -116,24 +119,40 @@ export class ClientHandshake implements HandshakeRole {
   private onServerHello(message: HandshakeMessage): void {
     const hello = parseServerHello(message.body);
     if (hello.version !== DTLS_1_2) {
-      throw new DtlsHandshakeError(`server chose version 0x${hello.version.toString(16)}`, AlertDescription.protocolVersion);
+      throw new DtlsHandshakeError(
+        `server chose version 0x${hello.version.toString(16)}`,
+        AlertDescription.protocolVersion,
+      );
     }
-    if (!isSupportedCipherSuite(hello.cipherSuite) || !this.options.cipherSuites.includes(hello.cipherSuite)) {
-      throw new DtlsHandshakeError('server chose a cipher suite we did not offer', AlertDescription.illegalParameter);
+    if (
+      !isSupportedCipherSuite(hello.cipherSuite) ||
+      !this.options.cipherSuites.includes(hello.cipherSuite)
+    ) {
+      throw new DtlsHandshakeError(
+        'server chose a cipher suite we did not offer',
+        AlertDescription.illegalParameter,
+      );
     }
-    if (hello.compressionMethod !== 0) throw new DtlsHandshakeError('server chose compression', AlertDescription.illegalParameter);
+    if (hello.compressionMethod !== 0)
+      throw new DtlsHandshakeError('server chose compression', AlertDescription.illegalParameter);
     const reneg = findExtension(hello.extensions, ExtensionType.renegotiationInfo);
     if (reneg !== undefined && !(reneg.data.length === 1 && reneg.data[0] === 0)) {
       throw new DtlsHandshakeError('bad renegotiation_info from server', AlertDescription.handshakeFailure);
     }
     for (const e of hello.extensions) {
       if (e.type !== ExtensionType.renegotiationInfo && e.type !== ExtensionType.extendedMasterSecret) {
-        throw new DtlsHandshakeError(`server sent extension ${e.type} we did not offer`, AlertDescription.unexpectedMessage);
+        throw new DtlsHandshakeError(
+          `server sent extension ${e.type} we did not offer`,
+          AlertDescription.unexpectedMessage,
+        );
       }
     }
     this.ems = findExtension(hello.extensions, ExtensionType.extendedMasterSecret) !== undefined;
     if (!this.ems && this.options.requireExtendedMasterSecret) {
-      throw new DtlsHandshakeError('server does not support extended_master_secret', AlertDescription.handshakeFailure);
+      throw new DtlsHandshakeError(
+        'server does not support extended_master_secret',
+        AlertDescription.handshakeFailure,
+      );
     }
     this.serverRandom = hello.random;
     this.suite = hello.cipherSuite;
@@ -156,13 +175,25 @@ export class ClientHandshake implements HandshakeRole {
   }
 
   private onServerHelloDone(message: HandshakeMessage): void {
-    if (message.body.length !== 0) throw new DtlsHandshakeError('ServerHelloDone has a body', AlertDescription.decodeError);
+    if (message.body.length !== 0)
+      throw new DtlsHandshakeError('ServerHelloDone has a body', AlertDescription.decodeError);
     this.conn.addToTranscript(message.msgType, message.messageSeq, message.body);
-    const keyExchange = this.conn.message(HandshakeType.clientKeyExchange, encodePskIdentity(Buffer.from(this.options.identity, 'utf8')));
+    const keyExchange = this.conn.message(
+      HandshakeType.clientKeyExchange,
+      encodePskIdentity(Buffer.from(this.options.identity, 'utf8')),
+    );
     const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
-    this.master = masterSecret(pskPremaster(this.options.key), this.clientRandom, this.serverRandom, sessionHash);
+    this.master = masterSecret(
+      pskPremaster(this.options.key),
+      this.clientRandom,
+      this.serverRandom,
+      sessionHash,
+    );
     this.installKeys(this.master);
-    const finished = this.conn.message(HandshakeType.finished, finishedVerifyData(this.master, 'client', this.conn.transcriptHash()));
+    const finished = this.conn.message(
+      HandshakeType.finished,
+      finishedVerifyData(this.master, 'client', this.conn.transcriptHash()),
+    );
     this.conn.sendFlight([keyExchange, { kind: 'ccs' }, finished], true);
     this.state = 'finished';
   }
@@ -173,7 +204,8 @@ export class ClientHandshake implements HandshakeRole {
       throw new DtlsHandshakeError('Finished before ChangeCipherSpec', AlertDescription.unexpectedMessage);
     }
     const expected = finishedVerifyData(master, 'server', this.conn.transcriptHash());
-    if (!equalBytes(expected, message.body)) throw new DtlsHandshakeError('server Finished does not verify', AlertDescription.decryptError);
+    if (!equalBytes(expected, message.body))
+      throw new DtlsHandshakeError('server Finished does not verify', AlertDescription.decryptError);
     this.conn.addToTranscript(message.msgType, message.messageSeq, message.body);
     if (this.resuming) {
       const verify = finishedVerifyData(master, 'client', this.conn.transcriptHash());
@@ -195,7 +227,8 @@ export class ClientHandshake implements HandshakeRole {
   }
 
   private installKeys(master: Uint8Array): void {
-    if (this.suite === undefined) throw new DtlsHandshakeError('no cipher suite negotiated', AlertDescription.internalError);
+    if (this.suite === undefined)
+      throw new DtlsHandshakeError('no cipher suite negotiated', AlertDescription.internalError);
     const keys = deriveCiphers(this.suite, master, this.clientRandom, this.serverRandom);
     this.conn.records.setPending(keys.server, keys.client);
   }

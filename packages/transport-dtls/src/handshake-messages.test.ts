@@ -26,14 +26,24 @@ describe('handshake messages', () => {
     const [record] = parseRecords(Buffer.from(OPENSSL_CLIENT_HELLO, 'hex'));
     expect(record).toMatchObject({ type: 22, version: 0xfeff, epoch: 0, seq: 0 });
     const [fragment] = parseHandshakeFragments(record!.fragment);
-    expect(fragment).toMatchObject({ msgType: HandshakeType.clientHello, length: 0x68, messageSeq: 0, fragmentOffset: 0 });
+    expect(fragment).toMatchObject({
+      msgType: HandshakeType.clientHello,
+      length: 0x68,
+      messageSeq: 0,
+      fragmentOffset: 0,
+    });
     const hello = parseClientHello(fragment!.body);
     expect(hello.version).toBe(0xfefd);
     expect(hello.sessionId.length).toBe(0);
     expect(hello.cookie.length).toBe(0);
     expect(hello.cipherSuites).toEqual([0xc0a8, EMPTY_RENEGOTIATION_INFO_SCSV]);
     expect(Array.from(hello.compressionMethods)).toEqual([0]);
-    expect(hello.extensions.map((e) => e.type)).toEqual([0x0023, 0x0016, ExtensionType.extendedMasterSecret, 0x000d]);
+    expect(hello.extensions.map((e) => e.type)).toEqual([
+      0x0023,
+      0x0016,
+      ExtensionType.extendedMasterSecret,
+      0x000d,
+    ]);
     // Re-encoding yields the same bytes.
     expect(Buffer.from(encodeClientHello(hello))).toEqual(Buffer.from(fragment!.body));
   });
@@ -55,13 +65,19 @@ describe('handshake messages', () => {
     expect(Buffer.from(parsed.cookie)).toEqual(hello.cookie);
     expect(Buffer.from(parsed.sessionId)).toEqual(hello.sessionId);
     expect(parsed.cipherSuites).toEqual(hello.cipherSuites);
-    expect(Buffer.from(findExtension(parsed.extensions, ExtensionType.renegotiationInfo)!.data)).toEqual(Buffer.of(0));
+    expect(Buffer.from(findExtension(parsed.extensions, ExtensionType.renegotiationInfo)!.data)).toEqual(
+      Buffer.of(0),
+    );
   });
 
   it('encodes the 12-byte DTLS handshake header and fragments (RFC 6347 §4.2.2)', () => {
     const body = Buffer.from('0123456789');
-    expect(Buffer.from(encodeHandshake(20, 3, body, 4, 3)).toString('hex')).toBe('14' + '00000a' + '0003' + '000004' + '000003' + '343536');
-    const fragments = parseHandshakeFragments(Buffer.concat([encodeHandshake(20, 3, body, 0, 4), encodeHandshake(20, 3, body, 4, 6)]));
+    expect(Buffer.from(encodeHandshake(20, 3, body, 4, 3)).toString('hex')).toBe(
+      '14' + '00000a' + '0003' + '000004' + '000003' + '343536',
+    );
+    const fragments = parseHandshakeFragments(
+      Buffer.concat([encodeHandshake(20, 3, body, 0, 4), encodeHandshake(20, 3, body, 4, 6)]),
+    );
     expect(fragments.map((f) => [f.fragmentOffset, Buffer.from(f.body).toString()])).toEqual([
       [0, '0123'],
       [4, '456789'],
@@ -96,8 +112,12 @@ describe('handshake messages', () => {
     }
     expect(() => parseClientHello(Buffer.concat([body, Buffer.of(0)]))).toThrow(DecodeError);
     expect(() => parsePskIdentity(Buffer.from('00056964', 'hex'))).toThrow(DecodeError);
-    expect(() => parseHandshakeFragments(Buffer.from('14000004000000000300000564', 'hex'))).toThrow(DecodeError);
+    expect(() => parseHandshakeFragments(Buffer.from('14000004000000000300000564', 'hex'))).toThrow(
+      DecodeError,
+    );
     // fragment_offset + fragment_length beyond length
-    expect(() => parseHandshakeFragments(encodeHandshake(20, 0, Buffer.alloc(4), 2, 2).fill(9, 6, 9))).toThrow(DecodeError);
+    expect(() =>
+      parseHandshakeFragments(encodeHandshake(20, 0, Buffer.alloc(4), 2, 2).fill(9, 6, 9)),
+    ).toThrow(DecodeError);
   });
 });

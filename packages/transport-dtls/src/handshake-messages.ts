@@ -70,7 +70,8 @@ class Reader {
   }
 
   u8(): number {
-    if (this.at + 1 > this.data.length) throw new DecodeError('truncated handshake message', { offset: this.at });
+    if (this.at + 1 > this.data.length)
+      throw new DecodeError('truncated handshake message', { offset: this.at });
     return this.data[this.at++]!;
   }
 
@@ -83,7 +84,8 @@ class Reader {
   }
 
   bytes(n: number): Uint8Array {
-    if (this.at + n > this.data.length) throw new DecodeError('truncated handshake message', { offset: this.at });
+    if (this.at + n > this.data.length)
+      throw new DecodeError('truncated handshake message', { offset: this.at });
     const view = this.data.subarray(this.at, this.at + n);
     this.at += n;
     return view;
@@ -100,7 +102,8 @@ class Reader {
   }
 
   end(): void {
-    if (this.at !== this.data.length) throw new DecodeError('trailing bytes in handshake message', { offset: this.at });
+    if (this.at !== this.data.length)
+      throw new DecodeError('trailing bytes in handshake message', { offset: this.at });
   }
 }
 
@@ -114,8 +117,10 @@ export function parseHandshakeFragments(plaintext: Uint8Array): HandshakeFragmen
     const messageSeq = r.u16();
     const fragmentOffset = r.u24();
     const fragmentLength = r.u24();
-    if (length > MAX_HANDSHAKE_MESSAGE_LENGTH) throw new DecodeError(`handshake message of ${length} bytes is too long`);
-    if (fragmentOffset + fragmentLength > length) throw new DecodeError('handshake fragment beyond message end');
+    if (length > MAX_HANDSHAKE_MESSAGE_LENGTH)
+      throw new DecodeError(`handshake message of ${length} bytes is too long`);
+    if (fragmentOffset + fragmentLength > length)
+      throw new DecodeError('handshake fragment beyond message end');
     out.push({ msgType, length, messageSeq, fragmentOffset, body: r.bytes(fragmentLength) });
   }
   return out;

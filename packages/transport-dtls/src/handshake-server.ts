@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { PeerAddress } from '@lwm2m/core';
 import { deriveCiphers, type CipherSuiteId } from './cipher-suites.js';
 import type { DtlsConnection, HandshakeRole } from './connection.js';
@@ -16,6 +15,7 @@ import {
   type Extension,
 } from './handshake-messages.js';
 import { equalBytes, finishedVerifyData, masterSecret, pskPremaster } from './key-schedule.js';
+import type { RandomPool } from './random-pool.js';
 import { DTLS_1_2 } from './record.js';
 import type { ResumableSession, SessionCache } from './session-cache.js';
 
@@ -28,6 +28,7 @@ export interface ServerHandshakeOptions {
   readonly identityHint: Uint8Array | undefined;
   readonly lookupPsk: (identity: string, peer: PeerAddress) => Promise<Uint8Array | undefined>;
   readonly sessions: SessionCache | undefined;
+  readonly random: RandomPool;
   readonly requireExtendedMasterSecret: boolean;
   /** Called once the client proved its key; the identity is authenticated from then on. */
   readonly onAuthenticated: (identity: string) => void;
@@ -42,7 +43,7 @@ type ServerState = 'clientKeyExchange' | 'finished' | 'done';
 export class ServerHandshake implements HandshakeRole {
   private state: ServerState = 'clientKeyExchange';
   private readonly clientRandom: Uint8Array;
-  private readonly serverRandom: Uint8Array = randomBytes(32);
+  private readonly serverRandom: Uint8Array;
   private readonly suite: CipherSuiteId;
   private readonly ems: boolean;
   private readonly sessionId: Uint8Array;
@@ -58,30 +59,50 @@ export class ServerHandshake implements HandshakeRole {
     private readonly options: ServerHandshakeOptions,
   ) {
     this.clientRandom = hello.random;
+    this.serverRandom = options.random.bytes(32);
     if (hello.version !== DTLS_1_2) {
-      throw new DtlsHandshakeError(`client offers DTLS version 0x${hello.version.toString(16)}, only 1.2 is supported`, AlertDescription.protocolVersion);
+      throw new DtlsHandshakeError(
+        `client offers DTLS version 0x${hello.version.toString(16)}, only 1.2 is supported`,
+        AlertDescription.protocolVersion,
+      );
     }
     const suite = options.cipherSuites.find((s) => hello.cipherSuites.includes(s));
-    if (suite === undefined) throw new DtlsHandshakeError('no cipher suite in common', AlertDescription.handshakeFailure);
-    if (!hello.compressionMethods.includes(0)) throw new DtlsHandshakeError('client does not offer null compression', AlertDescription.illegalParameter);
+    if (suite === undefined)
+      throw new DtlsHandshakeError('no cipher suite in common', AlertDescription.handshakeFailure);
+    if (!hello.compressionMethods.includes(0))
+      throw new DtlsHandshakeError(
+        'client does not offer null compression',
+        AlertDescription.illegalParameter,
+      );
     this.ems = findExtension(hello.extensions, ExtensionType.extendedMasterSecret) !== undefined;
     if (!this.ems && options.requireExtendedMasterSecret) {
-      throw new DtlsHandshakeError('client does not offer extended_master_secret', AlertDescription.handshakeFailure);
+      throw new DtlsHandshakeError(
+        'client does not offer extended_master_secret',
+        AlertDescription.handshakeFailure,
+      );
     }
     const reneg = findExtension(hello.extensions, ExtensionType.renegotiationInfo);
     if (reneg !== undefined && !(reneg.data.length === 1 && reneg.data[0] === 0)) {
-      throw new DtlsHandshakeError('renegotiation_info must be empty on an initial handshake', AlertDescription.handshakeFailure);
+      throw new DtlsHandshakeError(
+        'renegotiation_info must be empty on an initial handshake',
+        AlertDescription.handshakeFailure,
+      );
     }
-    const secureRenegotiation = reneg !== undefined || hello.cipherSuites.includes(EMPTY_RENEGOTIATION_INFO_SCSV);
+    const secureRenegotiation =
+      reneg !== undefined || hello.cipherSuites.includes(EMPTY_RENEGOTIATION_INFO_SCSV);
 
     // Resume only when everything still matches; otherwise fall back to a full handshake.
     const cached = hello.sessionId.length > 0 ? options.sessions?.get(hello.sessionId) : undefined;
     this.resumed =
-      cached !== undefined && hello.cipherSuites.includes(cached.cipherSuite) && cached.extendedMasterSecret === this.ems
+      cached !== undefined &&
+      hello.cipherSuites.includes(cached.cipherSuite) &&
+      cached.extendedMasterSecret === this.ems
         ? cached
         : undefined;
     this.suite = (this.resumed?.cipherSuite as CipherSuiteId | undefined) ?? suite;
-    this.sessionId = this.resumed?.sessionId ?? (options.sessions !== undefined ? randomBytes(32) : new Uint8Array(0));
+    this.sessionId =
+      this.resumed?.sessionId ??
+      (options.sessions !== undefined ? options.random.bytes(32) : new Uint8Array(0));
 
     // The ClientHello with the cookie starts the transcript; our message_seq follows its own.
     conn.resetTranscript();
@@ -134,7 +155,10 @@ export class ServerHandshake implements HandshakeRole {
       this.onFinished(message);
       return;
     }
-    throw new DtlsHandshakeError(`unexpected handshake message ${message.msgType} in state ${this.state}`, AlertDescription.unexpectedMessage);
+    throw new DtlsHandshakeError(
+      `unexpected handshake message ${message.msgType} in state ${this.state}`,
+      AlertDescription.unexpectedMessage,
+    );
   }
 
   onChangeCipherSpec(): void {
@@ -155,7 +179,8 @@ export class ServerHandshake implements HandshakeRole {
       throw new DtlsHandshakeError('PSK lookup failed', AlertDescription.internalError, { cause: error });
     }
     if (this.conn.state !== 'handshake') return;
-    if (psk === undefined) throw new DtlsHandshakeError(`unknown PSK identity "${identity}"`, AlertDescription.unknownPskIdentity);
+    if (psk === undefined)
+      throw new DtlsHandshakeError(`unknown PSK identity "${identity}"`, AlertDescription.unknownPskIdentity);
     this.identity = identity;
     this.conn.addToTranscript(message.msgType, message.messageSeq, message.body);
     const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
@@ -170,7 +195,8 @@ export class ServerHandshake implements HandshakeRole {
       throw new DtlsHandshakeError('Finished before ChangeCipherSpec', AlertDescription.unexpectedMessage);
     }
     const expected = finishedVerifyData(master, 'client', this.conn.transcriptHash());
-    if (!equalBytes(expected, message.body)) throw new DtlsHandshakeError('client Finished does not verify', AlertDescription.decryptError);
+    if (!equalBytes(expected, message.body))
+      throw new DtlsHandshakeError('client Finished does not verify', AlertDescription.decryptError);
     this.conn.addToTranscript(message.msgType, message.messageSeq, message.body);
     this.state = 'done';
     if (this.resumed === undefined) {
@@ -195,4 +221,3 @@ export class ServerHandshake implements HandshakeRole {
     this.conn.records.setPending(keys.client, keys.server);
   }
 }
-

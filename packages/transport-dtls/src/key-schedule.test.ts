@@ -3,7 +3,9 @@ import { prf } from './prf.js';
 
 describe('key schedule', () => {
   it('builds the PSK premaster secret of RFC 4279 §2', () => {
-    expect(Buffer.from(pskPremaster(Buffer.from('0a0b0c', 'hex'))).toString('hex')).toBe('0003' + '000000' + '0003' + '0a0b0c');
+    expect(Buffer.from(pskPremaster(Buffer.from('0a0b0c', 'hex'))).toString('hex')).toBe(
+      '0003' + '000000' + '0003' + '0a0b0c',
+    );
   });
 
   it('uses "extended master secret" over the session hash when EMS is negotiated (RFC 7627 §4)', () => {
@@ -11,9 +13,15 @@ describe('key schedule', () => {
     const cr = Buffer.alloc(32, 1);
     const sr = Buffer.alloc(32, 2);
     const hash = Buffer.alloc(32, 3);
-    expect(Buffer.from(masterSecret(pre, cr, sr, hash))).toEqual(Buffer.from(prf(pre, 'extended master secret', hash, 48)));
-    expect(Buffer.from(masterSecret(pre, cr, sr, undefined))).toEqual(Buffer.from(prf(pre, 'master secret', Buffer.concat([cr, sr]), 48)));
-    expect(Buffer.from(masterSecret(pre, cr, sr, hash))).not.toEqual(Buffer.from(masterSecret(pre, cr, sr, undefined)));
+    expect(Buffer.from(masterSecret(pre, cr, sr, hash))).toEqual(
+      Buffer.from(prf(pre, 'extended master secret', hash, 48)),
+    );
+    expect(Buffer.from(masterSecret(pre, cr, sr, undefined))).toEqual(
+      Buffer.from(prf(pre, 'master secret', Buffer.concat([cr, sr]), 48)),
+    );
+    expect(Buffer.from(masterSecret(pre, cr, sr, hash))).not.toEqual(
+      Buffer.from(masterSecret(pre, cr, sr, undefined)),
+    );
   });
 
   it('derives 12-byte Finished values that differ per sender', () => {

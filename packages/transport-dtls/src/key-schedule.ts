@@ -26,7 +26,11 @@ export function masterSecret(
 }
 
 /** Finished.verify_data (RFC 5246 §7.4.9), 12 bytes. */
-export function finishedVerifyData(master: Uint8Array, sender: 'client' | 'server', transcriptHash: Uint8Array): Uint8Array {
+export function finishedVerifyData(
+  master: Uint8Array,
+  sender: 'client' | 'server',
+  transcriptHash: Uint8Array,
+): Uint8Array {
   return prf(master, sender === 'client' ? 'client finished' : 'server finished', transcriptHash, 12);
 }
 

@@ -1,6 +1,6 @@
 import { nullCipher, type RecordCipher } from './record-cipher.js';
 import { AlertDescription, DtlsHandshakeError, DtlsNoSessionError } from './errors.js';
-import { DTLS_1_2, MAX_PLAINTEXT_LENGTH, RECORD_HEADER_LENGTH, serializeRecord, type DtlsRecord } from './record.js';
+import { DTLS_1_2, MAX_PLAINTEXT_LENGTH, RECORD_HEADER_LENGTH, type DtlsRecord } from './record.js';
 import { ReplayWindow } from './replay-window.js';
 
 /** 2^48 - 1: a sequence number must never wrap within an epoch (RFC 6347 §4.1). */
@@ -87,7 +87,11 @@ export class RecordLayer {
    */
   open(record: DtlsRecord): Uint8Array | undefined {
     const state =
-      record.epoch === this.read.epoch ? this.read : record.epoch === this.previousRead?.epoch ? this.previousRead : undefined;
+      record.epoch === this.read.epoch
+        ? this.read
+        : record.epoch === this.previousRead?.epoch
+          ? this.previousRead
+          : undefined;
     if (state === undefined || !state.window.check(record.seq)) return undefined;
     const plain = state.cipher.open(record.type, record.version, record.epoch, record.seq, record.fragment);
     // A plaintext over 2^14 bytes is a record_overflow (RFC 5246 §6.2.1); drop it like a bad record.
@@ -98,10 +102,16 @@ export class RecordLayer {
 
   /** Protects and frames one record in the current write epoch (or the previous one, for retransmissions). */
   seal(type: number, plaintext: Uint8Array, epoch = this.write.epoch): Uint8Array {
-    const state = epoch === this.write.epoch ? this.write : epoch === this.previousWrite?.epoch ? this.previousWrite : undefined;
-    if (state === undefined) throw new DtlsHandshakeError(`no write state for epoch ${epoch}`, AlertDescription.internalError);
-    if (state.seq > MAX_SEQ) throw new DtlsNoSessionError('record sequence numbers exhausted: the session must be renewed');
-    const seq = state.seq++;
-    return serializeRecord(type, DTLS_1_2, state.epoch, seq, state.cipher.seal(type, DTLS_1_2, state.epoch, seq, plaintext));
+    const state =
+      epoch === this.write.epoch
+        ? this.write
+        : epoch === this.previousWrite?.epoch
+          ? this.previousWrite
+          : undefined;
+    if (state === undefined)
+      throw new DtlsHandshakeError(`no write state for epoch ${epoch}`, AlertDescription.internalError);
+    if (state.seq > MAX_SEQ)
+      throw new DtlsNoSessionError('record sequence numbers exhausted: the session must be renewed');
+    return state.cipher.sealRecord(type, DTLS_1_2, state.epoch, state.seq++, plaintext);
   }
 }

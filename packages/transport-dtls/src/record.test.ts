@@ -2,13 +2,23 @@ import { ContentType, DTLS_1_2, MAX_CIPHERTEXT_LENGTH, parseRecords, serializeRe
 
 describe('DTLS records', () => {
   it('serialises the 13-byte header: type, version, epoch, 48-bit sequence, length (RFC 6347 §4.1)', () => {
-    const record = serializeRecord(ContentType.applicationData, DTLS_1_2, 1, 0x0000_0102_0304, Buffer.from('hi'));
-    expect(Buffer.from(record).toString('hex')).toBe('17' + 'fefd' + '0001' + '000001020304' + '0002' + '6869');
+    const record = serializeRecord(
+      ContentType.applicationData,
+      DTLS_1_2,
+      1,
+      0x0000_0102_0304,
+      Buffer.from('hi'),
+    );
+    expect(Buffer.from(record).toString('hex')).toBe(
+      '17' + 'fefd' + '0001' + '000001020304' + '0002' + '6869',
+    );
   });
 
   it('round-trips the largest sequence number and epoch', () => {
     const seq = 2 ** 48 - 1;
-    const [r] = parseRecords(serializeRecord(ContentType.handshake, DTLS_1_2, 0xffff, seq, Buffer.alloc(3, 7)));
+    const [r] = parseRecords(
+      serializeRecord(ContentType.handshake, DTLS_1_2, 0xffff, seq, Buffer.alloc(3, 7)),
+    );
     expect(r).toMatchObject({ type: 22, version: 0xfefd, epoch: 0xffff, seq });
     expect(Buffer.from(r!.fragment)).toEqual(Buffer.alloc(3, 7));
   });

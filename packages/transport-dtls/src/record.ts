@@ -1,4 +1,6 @@
-import { writeEpochSeq } from './record-cipher.js';
+import { RECORD_HEADER_LENGTH, writeRecordHeader } from './record-cipher.js';
+
+export { RECORD_HEADER_LENGTH };
 
 export const ContentType = {
   changeCipherSpec: 20,
@@ -9,7 +11,6 @@ export const ContentType = {
 
 export const DTLS_1_2 = 0xfefd;
 export const DTLS_1_0 = 0xfeff;
-export const RECORD_HEADER_LENGTH = 13;
 /** 2^14 plaintext + 2048 expansion (RFC 5246 §6.2.3); longer records are invalid. */
 export const MAX_CIPHERTEXT_LENGTH = 16384 + 2048;
 export const MAX_PLAINTEXT_LENGTH = 16384;
@@ -37,7 +38,11 @@ export function parseRecords(datagram: Uint8Array): DtlsRecord[] {
     const epoch = (datagram[at + 3]! << 8) | datagram[at + 4]!;
     const seq =
       ((datagram[at + 5]! << 8) | datagram[at + 6]!) * 0x100000000 +
-      (((datagram[at + 7]! << 24) | (datagram[at + 8]! << 16) | (datagram[at + 9]! << 8) | datagram[at + 10]!) >>> 0);
+      (((datagram[at + 7]! << 24) |
+        (datagram[at + 8]! << 16) |
+        (datagram[at + 9]! << 8) |
+        datagram[at + 10]!) >>>
+        0);
     const length = (datagram[at + 11]! << 8) | datagram[at + 12]!;
     const end = at + RECORD_HEADER_LENGTH + length;
     if (type < ContentType.changeCipherSpec || type > ContentType.applicationData) break;
@@ -49,14 +54,15 @@ export function parseRecords(datagram: Uint8Array): DtlsRecord[] {
 }
 
 /** Writes one record (header + already protected fragment). */
-export function serializeRecord(type: number, version: number, epoch: number, seq: number, fragment: Uint8Array): Uint8Array {
+export function serializeRecord(
+  type: number,
+  version: number,
+  epoch: number,
+  seq: number,
+  fragment: Uint8Array,
+): Uint8Array {
   const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + fragment.length);
-  out[0] = type;
-  out[1] = version >>> 8;
-  out[2] = version & 0xff;
-  writeEpochSeq(out, 3, epoch, seq);
-  out[11] = fragment.length >>> 8;
-  out[12] = fragment.length & 0xff;
+  writeRecordHeader(out, type, version, epoch, seq, fragment.length);
   out.set(fragment, RECORD_HEADER_LENGTH);
   return out;
 }

@@ -24,7 +24,9 @@ describe('our client against our server', () => {
     server = undefined;
   });
 
-  async function start(options: Partial<DtlsServerOptions> = {}): Promise<{ server: DtlsServer; port: number }> {
+  async function start(
+    options: Partial<DtlsServerOptions> = {},
+  ): Promise<{ server: DtlsServer; port: number }> {
     lookups = [];
     server = createDtlsServer({
       port: 0,
@@ -43,28 +45,31 @@ describe('our client against our server', () => {
   }
 
   const connect = (port: number, extra: Partial<Parameters<typeof connectDtls>[0]> = {}) =>
-    connectDtls({ peer: { address: '127.0.0.1', port }, psk: { identity: 'dev1', key: KEY }, timeout: 5000, retransmit: { initialMs: 100 }, ...extra });
+    connectDtls({
+      peer: { address: '127.0.0.1', port },
+      psk: { identity: 'dev1', key: KEY },
+      timeout: 5000,
+      retransmit: { initialMs: 100 },
+      ...extra,
+    });
 
   it.each([
     ['CCM_8', CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
     ['CBC_SHA256', CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256],
-  ] as const)(
-    'handshakes with %s and carries data both ways with the identity',
-    async (_name, suite) => {
-      const { server: s, port } = await start({ ciphers: [suite] });
-      const client = await connect(port);
-      const atServer = new Promise<DatagramMessage>((resolve) => s.on('message', resolve));
-      await client.send(Buffer.from('up'));
-      const m = await atServer;
-      expect(Buffer.from(m.data).toString()).toBe('up');
-      expect(m.identity).toEqual({ kind: 'psk', identity: 'dev1' });
-      expect(s.identityOf(m.peer)).toEqual({ kind: 'psk', identity: 'dev1' });
-      const atClient = new Promise<DatagramMessage>((resolve) => client.on('message', resolve));
-      await s.send(Buffer.from('down'), m.peer);
-      expect(Buffer.from((await atClient).data).toString()).toBe('down');
-      await client.close();
-    },
-  );
+  ] as const)('handshakes with %s and carries data both ways with the identity', async (_name, suite) => {
+    const { server: s, port } = await start({ ciphers: [suite] });
+    const client = await connect(port);
+    const atServer = new Promise<DatagramMessage>((resolve) => s.on('message', resolve));
+    await client.send(Buffer.from('up'));
+    const m = await atServer;
+    expect(Buffer.from(m.data).toString()).toBe('up');
+    expect(m.identity).toEqual({ kind: 'psk', identity: 'dev1' });
+    expect(s.identityOf(m.peer)).toEqual({ kind: 'psk', identity: 'dev1' });
+    const atClient = new Promise<DatagramMessage>((resolve) => client.on('message', resolve));
+    await s.send(Buffer.from('down'), m.peer);
+    expect(Buffer.from((await atClient).data).toString()).toBe('down');
+    await client.close();
+  });
 
   it('resumes a session with an abbreviated handshake (no second PSK lookup)', async () => {
     const { port } = await start();
@@ -155,7 +160,9 @@ describe('our client against our server', () => {
 
   it('fails with the server alert on a wrong key, and the server keeps nothing', async () => {
     const { server: s, port } = await start();
-    const error = await connect(port, { psk: { identity: 'dev1', key: Buffer.from('bad') } }).catch((e: unknown) => e);
+    const error = await connect(port, { psk: { identity: 'dev1', key: Buffer.from('bad') } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DtlsAlertError);
     expect((error as DtlsAlertError).description).toBe(AlertDescription.badRecordMac);
     expect(s.associationCount).toBe(0);
@@ -197,7 +204,9 @@ describe('our client against our server', () => {
     expect(s.associationCount).toBe(1);
     s.expire(Date.now() + 60_001);
     expect(s.associationCount).toBe(0);
-    await expect(s.send(Buffer.from('x'), { address: '127.0.0.1', port: client.address().port })).rejects.toMatchObject({
+    await expect(
+      s.send(Buffer.from('x'), { address: '127.0.0.1', port: client.address().port }),
+    ).rejects.toMatchObject({
       code: 'ERR_DTLS_NO_SESSION',
     });
     await client.close();

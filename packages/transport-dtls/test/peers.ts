@@ -1,5 +1,40 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { encodeClientHello, encodeHandshake, HandshakeType } from '../src/handshake-messages.js';
+import { ContentType, DTLS_1_2, parseRecords, RECORD_HEADER_LENGTH, serializeRecord } from '../src/record.js';
+
+/** An epoch-0 datagram with one unfragmented ClientHello offering CCM_8, as a raw test peer sends it. */
+export function clientHelloDatagram(
+  cookie: Uint8Array,
+  random: Uint8Array,
+  seq = 0,
+  messageSeq = 0,
+): Uint8Array {
+  const body = encodeClientHello({
+    version: DTLS_1_2,
+    random,
+    sessionId: new Uint8Array(0),
+    cookie,
+    cipherSuites: [0xc0a8],
+    compressionMethods: Buffer.of(0),
+    extensions: [],
+  });
+  return serializeRecord(
+    ContentType.handshake,
+    DTLS_1_2,
+    0,
+    seq,
+    encodeHandshake(HandshakeType.clientHello, messageSeq, body),
+  );
+}
+
+/** The records of a datagram, each as its own bytes (header included), to resend them apart. */
+export function splitRecords(datagram: Uint8Array): Buffer[] {
+  return parseRecords(datagram).map((r) => {
+    const start = r.fragment.byteOffset - datagram.byteOffset - RECORD_HEADER_LENGTH;
+    return Buffer.from(datagram.subarray(start, start + RECORD_HEADER_LENGTH + r.fragment.length));
+  });
+}
 
 /** A UDP port that was free a moment ago on 127.0.0.1. */
 export async function freeUdpPort(): Promise<number> {
@@ -8,6 +43,41 @@ export async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
+}
+
+/** Two consecutive free UDP ports on 127.0.0.1 (libcoap servers listen for DTLS on port + 1). */
+export async function freeUdpPortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freeUdpPort();
+    const next = createSocket('udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      next.once('error', () => resolve(false));
+      next.bind(port + 1, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => next.close(() => resolve()));
+    if (free) return port;
+  }
+  throw new Error('no two consecutive free UDP ports');
+}
+
+/** Runs a peer to its end; rejects when it cannot start, exits non-zero, or outlives `ms`. */
+export function runPeer(command: string, args: readonly string[], ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} did not start: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new Error(`${command} ${args.join(' ')} ended with ${code ?? signal}:\n${output}`));
+    });
+  });
 }
 
 export interface SpawnedPeer {

@@ -1,26 +1,12 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { createDtlsServer, type DtlsServer } from './dtls-server.js';
+import { createDtlsServer, type DtlsServer } from '../src/dtls-server.js';
+import { clientHelloDatagram } from './peers.js';
 import {
-  encodeClientHello,
-  encodeHandshake,
   HandshakeType,
   parseHandshakeFragments,
   parseHelloVerifyRequest,
-} from './handshake-messages.js';
-import { ContentType, DTLS_1_2, parseRecords, serializeRecord } from './record.js';
-
-function clientHelloDatagram(cookie: Uint8Array, random: Uint8Array, seq = 0, messageSeq = 0): Uint8Array {
-  const body = encodeClientHello({
-    version: DTLS_1_2,
-    random,
-    sessionId: new Uint8Array(0),
-    cookie,
-    cipherSuites: [0xc0a8],
-    compressionMethods: Buffer.of(0),
-    extensions: [],
-  });
-  return serializeRecord(ContentType.handshake, DTLS_1_2, 0, seq, encodeHandshake(HandshakeType.clientHello, messageSeq, body));
-}
+} from '../src/handshake-messages.js';
+import { ContentType, DTLS_1_2, parseRecords, serializeRecord } from '../src/record.js';
 
 async function udpSocket(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -59,7 +45,11 @@ describe('DtlsServer stateless cookie exchange', () => {
     const socket = await udpSocket();
     sockets.push(socket);
     const reply = nextDatagram(socket);
-    socket.send(clientHelloDatagram(new Uint8Array(0), Buffer.alloc(32, 1), 7), server.address().port, '127.0.0.1');
+    socket.send(
+      clientHelloDatagram(new Uint8Array(0), Buffer.alloc(32, 1), 7),
+      server.address().port,
+      '127.0.0.1',
+    );
     const [record] = parseRecords(await reply);
     expect(record).toMatchObject({ type: ContentType.handshake, epoch: 0, seq: 7 }); // seq echoes the ClientHello's
     const [fragment] = parseHandshakeFragments(record!.fragment);
@@ -74,16 +64,22 @@ describe('DtlsServer stateless cookie exchange', () => {
     const random = Buffer.alloc(32, 2);
     let reply = nextDatagram(socket);
     socket.send(clientHelloDatagram(new Uint8Array(0), random), server.address().port, '127.0.0.1');
-    const cookie = parseHelloVerifyRequest(parseHandshakeFragments(parseRecords(await reply)[0]!.fragment)[0]!.body).cookie;
+    const cookie = parseHelloVerifyRequest(
+      parseHandshakeFragments(parseRecords(await reply)[0]!.fragment)[0]!.body,
+    ).cookie;
     // A forged cookie gets another HelloVerifyRequest, and still no state.
     reply = nextDatagram(socket);
     socket.send(clientHelloDatagram(Buffer.alloc(32, 9), random, 1, 1), server.address().port, '127.0.0.1');
-    expect(parseHandshakeFragments(parseRecords(await reply)[0]!.fragment)[0]!.msgType).toBe(HandshakeType.helloVerifyRequest);
+    expect(parseHandshakeFragments(parseRecords(await reply)[0]!.fragment)[0]!.msgType).toBe(
+      HandshakeType.helloVerifyRequest,
+    );
     expect(server.associationCount).toBe(0);
     reply = nextDatagram(socket);
     socket.send(clientHelloDatagram(cookie, random, 1, 1), server.address().port, '127.0.0.1');
     const flight4 = parseRecords(await reply);
-    const types = flight4.flatMap((r) => parseHandshakeFragments(r.fragment).map((f) => [f.msgType, f.messageSeq]));
+    const types = flight4.flatMap((r) =>
+      parseHandshakeFragments(r.fragment).map((f) => [f.msgType, f.messageSeq]),
+    );
     expect(types).toEqual([
       [HandshakeType.serverHello, 1],
       [HandshakeType.serverHelloDone, 2],
@@ -98,7 +94,8 @@ describe('DtlsServer stateless cookie exchange', () => {
     sockets.push(...flooders);
     const before = process.memoryUsage().heapUsed;
     for (let round = 0; round < 50; round++) {
-      for (const s of flooders) s.send(clientHelloDatagram(new Uint8Array(0), Buffer.alloc(32, round)), port, '127.0.0.1');
+      for (const s of flooders)
+        s.send(clientHelloDatagram(new Uint8Array(0), Buffer.alloc(32, round)), port, '127.0.0.1');
       await new Promise((resolve) => setImmediate(resolve));
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -112,7 +109,9 @@ describe('DtlsServer stateless cookie exchange', () => {
         const reply = nextDatagram(s);
         s.send(clientHelloDatagram(new Uint8Array(0), random), port, '127.0.0.1');
         const data = await reply; // the flood's answers were all delivered (and dropped) during the wait above
-        const cookie = parseHelloVerifyRequest(parseHandshakeFragments(parseRecords(data)[0]!.fragment)[0]!.body).cookie;
+        const cookie = parseHelloVerifyRequest(
+          parseHandshakeFragments(parseRecords(data)[0]!.fragment)[0]!.body,
+        ).cookie;
         s.send(clientHelloDatagram(cookie, random, 1, 1), port, '127.0.0.1');
       }),
     );
@@ -127,8 +126,16 @@ describe('DtlsServer stateless cookie exchange', () => {
     socket.on('message', (d) => replies.push(d));
     const port = server.address().port;
     socket.send(Buffer.from('not dtls at all'), port, '127.0.0.1');
-    socket.send(serializeRecord(ContentType.applicationData, DTLS_1_2, 1, 0, Buffer.alloc(40)), port, '127.0.0.1');
-    socket.send(serializeRecord(ContentType.handshake, DTLS_1_2, 0, 0, Buffer.alloc(30, 0xff)), port, '127.0.0.1');
+    socket.send(
+      serializeRecord(ContentType.applicationData, DTLS_1_2, 1, 0, Buffer.alloc(40)),
+      port,
+      '127.0.0.1',
+    );
+    socket.send(
+      serializeRecord(ContentType.handshake, DTLS_1_2, 0, 0, Buffer.alloc(30, 0xff)),
+      port,
+      '127.0.0.1',
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(replies).toHaveLength(0);
     expect(server.associationCount).toBe(0);
