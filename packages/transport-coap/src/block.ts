@@ -68,6 +68,8 @@ export class BlockAssembler {
   readonly #maxSize: number;
   #size = 0;
   #nextOffset = 0;
+  /** The body size the sender announced (Size1 / Size2), if it did. */
+  announcedSize: number | undefined = undefined;
 
   constructor(maxSize: number) {
     this.#maxSize = maxSize;

@@ -245,3 +245,169 @@ describe('Block2 downloads (RFC 7959 §2.4)', () => {
     );
   });
 });
+
+describe('random access to one Block2 block (RFC 7959 §2.4)', () => {
+  const asked = (num: number, szx: number) => [
+    { number: CoapOptionNumber.BLOCK2, value: encodeBlock({ num, more: false, szx }) },
+  ];
+
+  it('returns just the block asked for, with its Block2 option, without fetching the rest', async () => {
+    const body = pattern(5000);
+    let calls = 0;
+    pair = createEndpointPair(() => {
+      calls++;
+      return { code: CoapCode.CONTENT, payload: body, contentFormat: 42 };
+    });
+    const response = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'GET',
+      path: '/fw',
+      options: asked(7, 5), // block 7 of 512 bytes
+    });
+    expect(response.code).toBe(CoapCode.CONTENT);
+    expect(Buffer.from(response.payload).equals(body.subarray(7 * 512, 8 * 512))).toBe(true);
+    expect(block(response.message, CoapOptionNumber.BLOCK2)).toEqual({ num: 7, more: true, szx: 5 });
+    expect(decodeBlock(findOption(response.options, CoapOptionNumber.BLOCK2)!.value)).toEqual({
+      num: 7,
+      more: true,
+      szx: 5,
+    });
+    expect(response.contentFormat).toBe(42);
+    expect(sentMessages(pair.clientSocket)).toHaveLength(1);
+    expect(calls).toBe(1);
+  });
+
+  it('returns the last block with more=false, and block 0 alone (Size2 readable)', async () => {
+    const body = pattern(1100);
+    pair = createEndpointPair(() => ({ code: CoapCode.CONTENT, payload: body }));
+    const last = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'GET',
+      path: '/x',
+      options: asked(2, 5),
+    });
+    expect(block(last.message, CoapOptionNumber.BLOCK2)).toEqual({ num: 2, more: false, szx: 5 });
+    expect(Buffer.from(last.payload).equals(body.subarray(1024))).toBe(true);
+    const first = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'GET',
+      path: '/x',
+      options: asked(0, 4),
+      blockSize: 256,
+    });
+    expect(first.payload).toHaveLength(256);
+    expect(getUintOption(first.options, CoapOptionNumber.SIZE2)).toBe(1100);
+    expect(sentMessages(pair.clientSocket)).toHaveLength(2);
+    // Past the end: the server's answer, as it is.
+    const beyond = await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'GET',
+      path: '/x',
+      options: asked(9, 5),
+    });
+    expect(beyond.code).toBe(CoapCode.BAD_OPTION);
+  });
+});
+
+describe("'block1' progress events of incoming uploads", () => {
+  it('fires once per block taken into reassembly, with the running total and Size1', async () => {
+    pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }));
+    const events: unknown[] = [];
+    pair.server.on('block1', (info) =>
+      events.push({
+        path: info.path.join('/'),
+        num: info.num,
+        size: info.size,
+        more: info.more,
+        received: info.received,
+        size1: info.size1,
+        method: info.method,
+        peer: info.peer.port,
+      }),
+    );
+    const body = pattern(300);
+    await pair.client.request({
+      peer: pair.serverPeer,
+      method: 'PUT',
+      path: '/5/0/0',
+      payload: body,
+      blockSize: 128,
+    });
+    expect(events).toEqual([
+      {
+        path: '5/0/0',
+        num: 0,
+        size: 128,
+        more: true,
+        received: 128,
+        size1: 300,
+        method: 'PUT',
+        peer: pair.clientPeer.port,
+      },
+      {
+        path: '5/0/0',
+        num: 1,
+        size: 128,
+        more: true,
+        received: 256,
+        size1: 300,
+        method: 'PUT',
+        peer: pair.clientPeer.port,
+      },
+      {
+        path: '5/0/0',
+        num: 2,
+        size: 128,
+        more: false,
+        received: 300,
+        size1: 300,
+        method: 'PUT',
+        peer: pair.clientPeer.port,
+      },
+    ]);
+  });
+
+  it('does not fire for a duplicate block or a refused one, and a throwing listener breaks nothing', async () => {
+    pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }), { maxBodySize: 200 });
+    const nums: number[] = [];
+    pair.server.on('block1', (info) => {
+      nums.push(info.num);
+      throw new Error('listener bug');
+    });
+    const put = (num: number, more: boolean, messageId: number): Uint8Array =>
+      serializeMessage({
+        type: CoapType.CON,
+        code: CoapCode.PUT,
+        messageId,
+        token: Uint8Array.of(messageId),
+        options: [
+          stringOption(CoapOptionNumber.URI_PATH, 'x'),
+          { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num, more, szx: 2 }) },
+        ],
+        payload: new Uint8Array(64),
+      });
+    pair.serverSocket.inject(put(0, true, 1), pair.clientPeer);
+    pair.serverSocket.inject(put(1, true, 2), pair.clientPeer);
+    pair.serverSocket.inject(put(1, true, 3), pair.clientPeer); // block 1 again (a new message id)
+    pair.serverSocket.inject(put(3, true, 4), pair.clientPeer); // a gap: 4.08
+    await flush();
+    expect(nums).toEqual([0, 1]);
+    pair.serverSocket.inject(put(0, true, 5), pair.clientPeer);
+    pair.serverSocket.inject(put(1, true, 6), pair.clientPeer);
+    pair.serverSocket.inject(put(2, true, 7), pair.clientPeer);
+    pair.serverSocket.inject(put(3, true, 8), pair.clientPeer); // over maxBodySize: 4.13
+    await flush();
+    expect(nums).toEqual([0, 1, 0, 1, 2]);
+    const codes = sentMessages(pair.serverSocket).map((m) => m.code);
+    expect(codes).toEqual([
+      CoapCode.CONTINUE,
+      CoapCode.CONTINUE,
+      CoapCode.CONTINUE,
+      CoapCode.REQUEST_ENTITY_INCOMPLETE,
+      CoapCode.CONTINUE,
+      CoapCode.CONTINUE,
+      CoapCode.CONTINUE,
+      CoapCode.REQUEST_ENTITY_TOO_LARGE,
+    ]);
+  });
+});

@@ -27,7 +27,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { parseMessage, serializeMessage } from './message.js';
 import type { CoapMessage, CoapOption } from './message.js';
 import { Observation } from './observe-client.js';
-import type { ObservationControl } from './observe-client.js';
+import type { ObservationControl, ObservationRegistration } from './observe-client.js';
 import { ServerObservation } from './observe-server.js';
 import type { Notification, NotificationSender, ObservationEndReason } from './observe-server.js';
 import {
@@ -42,6 +42,8 @@ import {
   withoutOptions,
 } from './options.js';
 import { ByteSlab } from './byte-slab.js';
+import { PeerTable } from './peer-table.js';
+import type { PeerRecord } from './peer-table.js';
 import { RandomPool } from './random-pool.js';
 import { TimerQueue } from './timer-queue.js';
 import type { TimerEntry } from './timer-queue.js';
@@ -76,6 +78,11 @@ export interface CoapEndpointOptions {
   readonly maxBodySize?: number;
   /** Block-wise transfers kept at once (uploads, served downloads); oldest dropped. Default 256. */
   readonly maxTransfers?: number;
+  /**
+   * Peers whose message-id state is kept (one small record each, dropped EXCHANGE_LIFETIME after
+   * our last message to the peer); default 100000. Beyond it an idle record is forgotten early.
+   */
+  readonly maxPeers?: number;
   /** Entries in the deduplication cache; default 10000. */
   readonly maxDedupEntries?: number;
   /** Token length for requests we send, 4..8; default 8. */
@@ -102,6 +109,47 @@ export interface CoapEndpointOptions {
    * would be held to 1 byte/s; RFC 7641 §4.5 checks on observers with a CON notification instead.
    */
   readonly probeNotifications?: boolean;
+  /**
+   * RFC 7641 §4.5.1: NON notifications to one client go out on average at most once per
+   * round-trip time (measured from our unretransmitted CONs to it), or once per `interval` ms
+   * (default 3000) while we have no RTT estimate, e.g. for a client never heard from; up to
+   * `burst` (default 4) may go back to back. A held notification is replaced by a newer state of
+   * the same observation (and `notify()` then settles with the newer one). `false` turns it off.
+   */
+  readonly notificationPacing?: { readonly interval?: number; readonly burst?: number } | false;
+}
+
+/**
+ * An observation made before a restart (by this or another process), to be taken over with
+ * {@link CoapEndpoint.adoptObservation}: its peer and token, and what the registration asked.
+ */
+export interface AdoptObservationRequest {
+  readonly peer: PeerAddress;
+  /** The registration's token: bytes, or lower-case hex as stored. 4..8 bytes. */
+  readonly token: Uint8Array | string;
+  /**
+   * The observed resource. Without it the observation can only be cancelled passively, block-wise
+   * notifications cannot be completed (they are acknowledged and skipped) and it never re-registers.
+   */
+  readonly path?: string | readonly string[];
+  /** GET (default) or FETCH (Observe-Composite): how to cancel actively, re-register, fetch blocks. */
+  readonly method?: 'GET' | 'FETCH';
+  readonly query?: string | readonly string[];
+  readonly accept?: number;
+  readonly contentFormat?: number;
+  /** The FETCH body of the registration. */
+  readonly payload?: Payload;
+  readonly options?: readonly CoapOption[];
+  /** Observe number of the last notification taken before the restart, for the §3.4 ordering rule. */
+  readonly lastSequence?: number;
+  /** When that notification was taken (ms since the epoch); default now. */
+  readonly lastNotifiedAt?: number;
+}
+
+/** {@link CoapEndpoint.adoptObservation} options. */
+export interface AdoptObservationOptions {
+  /** Re-register when Max-Age passes without a notification (only with `path`); default the endpoint's setting. */
+  readonly reregister?: boolean;
 }
 
 /** {@link CoapEndpoint.observe} options. */
@@ -112,11 +160,31 @@ export interface ObserveOptions extends RequestOptions {
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 const NO_STRINGS: readonly string[] = Object.freeze([]);
+const NO_OPTIONS: readonly CoapOption[] = Object.freeze([]);
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Room left in a datagram for header, token and options next to one block. */
 const BLOCK_HEADROOM = 128;
 /** Uri-Path option lists cached per path string (LwM2M asks the same paths over and over). */
 const MAX_CACHED_PATHS = 512;
+
+/** One block of an incoming Block1 upload, as it was taken into reassembly. */
+export interface Block1Progress {
+  readonly peer: PeerAddress;
+  /** The peer's DTLS identity; undefined on NoSec. */
+  readonly identity: PeerIdentity | undefined;
+  readonly method: CoapMethod;
+  /** Uri-Path segments of the upload, as in {@link IncomingRequest.path}. */
+  readonly path: readonly string[];
+  /** Block number and block size in bytes. */
+  readonly num: number;
+  readonly size: number;
+  /** False on the last block (the handler runs next). */
+  readonly more: boolean;
+  /** Bytes of the body reassembled so far, this block included. */
+  readonly received: number;
+  /** The whole body's size as the peer announced it (Size1, RFC 7959 §4), if it did. */
+  readonly size1: number | undefined;
+}
 
 export interface CoapEndpointEvents {
   /**
@@ -124,16 +192,25 @@ export interface CoapEndpointEvents {
    * arrived from `peer`: it is awake. Emitted before the message is handled.
    */
   activity: [peer: PeerAddress];
+  /**
+   * A Block1 block of an incoming upload was taken into reassembly (not for duplicates or refused
+   * blocks): progress of e.g. a pushed firmware package. Costs nothing when nobody listens.
+   */
+  block1: [progress: Block1Progress];
 }
 
 /** A CON we sent and retransmit until ACK or RST; it is its own retransmission timer. */
 interface Transmission extends TimerEntry {
   readonly messageId: number;
+  /** `slot * 65536 + messageId` (see {@link PeerTable}): message ids are per peer. */
+  readonly key: number;
   readonly peer: PeerAddress;
   readonly bytes: Uint8Array;
   readonly kind: 'request' | 'response' | 'notification' | 'ping';
   attempts: number;
   timeout: number;
+  /** When first sent: an ACK to an unretransmitted CON is a round-trip time sample. */
+  readonly sentAt: number;
   pending: PendingRequest | undefined;
   observation: ServerObservation | undefined;
   settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -153,6 +230,19 @@ interface ProbeState extends TimerEntry {
   readonly since: number;
   bytes: number;
   readonly held: HeldNon[];
+}
+
+/** A notification waiting for RFC 7641 §4.5.1 pacing; a newer state of its observation replaces it. */
+interface PacedNotification {
+  readonly observation: ServerObservation;
+  notification: Notification;
+  settlers: Settler[];
+}
+
+/** Notifications held back for one client; its own release timer. */
+interface PacingQueue extends TimerEntry {
+  readonly record: PeerRecord;
+  readonly held: PacedNotification[];
 }
 
 /** A client observation's Max-Age watch: due when it should have heard a fresh notification. */
@@ -190,8 +280,8 @@ interface PendingRequest extends TimerEntry {
   onAbort: (() => void) | undefined;
   transmission: Transmission | undefined;
   holdsSlot: boolean;
-  /** Message id of a NON request, so a Reset to it fails it at once; -1 otherwise. */
-  nonMessageId: number;
+  /** Composite message id key of a NON request, so a Reset to it fails it at once; -1 otherwise. */
+  nonKey: number;
   done: boolean;
   observation: Observation | undefined;
 }
@@ -240,6 +330,11 @@ function samePeer(a: PeerAddress, b: PeerAddress): boolean {
 function tokenKeyOf(token: Uint8Array): number {
   if (token.length < 4) return -1;
   return ((token[0]! & 0x3f) << 24) | (token[1]! << 16) | (token[2]! << 8) | token[3]!;
+}
+
+function tokenFromHex(text: string): Uint8Array {
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) throw new CoapRequestError(`token "${text}" is not hex`);
+  return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
 function hex(bytes: Uint8Array): string {
@@ -329,12 +424,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #allocate = (size: number): Uint8Array => this.#slab.take(size);
   #handler: RequestHandler | undefined;
 
-  #messageId: number;
-  /** CONs awaiting ACK by message id: ids come from one counter for all peers and are never reused while in use. */
+  /** Message ids per peer (and other per-peer message-layer state). */
+  readonly #peerTable: PeerTable;
+  /** CONs awaiting ACK by composite message id key (peer slot and id); never reused while in use. */
   readonly #transmissions = new Map<number, Transmission>();
   /** Requests awaiting a response, by {@link tokenKeyOf} of their token. */
   readonly #pending = new Map<number, PendingRequest>();
-  /** NON requests by message id, so a Reset to one fails it at once. */
+  /** NON requests by composite message id key, so a Reset to one fails it at once. */
   readonly #nonRequests = new Map<number, PendingRequest>();
   readonly #peers = new Map<string, PeerState>();
   readonly #clientObservations = new Map<number, Observation>();
@@ -366,6 +462,15 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #probes = new Map<string, ProbeState>();
   readonly #probeTimers = new TimerQueue<ProbeState>((probe) => this.#releaseHeld(probe), this.#onTimerError);
   readonly #probeNotifications: boolean;
+  /** RFC 7641 §4.5.1 pacing of NON notifications: ms per notification without RTT, bucket depth; 0 = off. */
+  readonly #pacingInterval: number;
+  readonly #pacingBurst: number;
+  readonly #pacing = new Map<PeerRecord, PacingQueue>();
+  readonly #pacedObservations = new Map<ServerObservation, PacedNotification>();
+  readonly #pacingTimers = new TimerQueue<PacingQueue>(
+    (queue) => this.#releasePaced(queue),
+    this.#onTimerError,
+  );
   readonly #reregisterByDefault: boolean;
   readonly #reregistrationMargin: number;
   readonly #reregistrations = new Map<Observation, Reregistration>();
@@ -378,6 +483,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#onTimerError,
   );
   #closing: Promise<void> | undefined;
+  readonly #idInUse = (key: number): boolean => this.#transmissions.has(key) || this.#nonRequests.has(key);
 
   /** @internal Given to server observations so they can send without a public method here. */
   readonly #sender: NotificationSender = {
@@ -414,10 +520,24 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#tokenPool = new RandomPool(this.#randomBytes);
     this.#handler = options.handler;
     this.#probeNotifications = options.probeNotifications ?? false;
+    const pacing = options.notificationPacing ?? {};
+    this.#pacingInterval = pacing === false ? 0 : Math.max(0, pacing.interval ?? 3000);
+    this.#pacingBurst = pacing === false ? 1 : Math.max(1, pacing.burst ?? 4);
     this.#reregisterByDefault = options.reregisterObservations ?? true;
     this.#reregistrationMargin = options.reregistrationMargin ?? 2000;
-    const idBytes = this.#randomBytes(2);
-    this.#messageId = ((idBytes[0] ?? 0) << 8) | (idBytes[1] ?? 0);
+    this.#peerTable = new PeerTable({
+      lifetime: this.#params.exchangeLifetime,
+      maxPeers: options.maxPeers ?? 100_000,
+      randomId: () => {
+        const bytes = this.#tokenPool.take(2);
+        return ((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0);
+      },
+      onWrap: (record) =>
+        this.#logger.warn(
+          { peer: `${record.address}:${record.port}` },
+          'more than 65536 message ids to one peer within EXCHANGE_LIFETIME: reusing the oldest',
+        ),
+    });
     const maxTransfers = options.maxTransfers ?? 256;
     this.#dedup = new DedupCache(options.maxDedupEntries ?? 10_000);
     this.#uploads = new ExpiringMap(maxTransfers);
@@ -523,12 +643,90 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     );
   }
 
+  /**
+   * Takes over an observation this endpoint did not register, e.g. one kept in a store across a
+   * process restart: notifications with its token from `peer` are acknowledged (CON) and delivered
+   * by the returned {@link Observation} (AsyncIterable and events, §3.4 ordering, block-wise
+   * notifications completed with GET/FETCH of `path`) instead of being answered with Reset. It
+   * yields notifications only: there is no registration response. `cancel()` works passively
+   * (forget the token; the next notification gets Reset) and, with `path`, actively (Observe=1).
+   * Adopting a token this endpoint already follows for the same peer returns that observation.
+   * Throws CoapRequestError for a bad token, ClosedError after `close()`.
+   */
+  adoptObservation(request: AdoptObservationRequest, options: AdoptObservationOptions = {}): Observation {
+    if (this.#closing !== undefined) throw new ClosedError('endpoint closed');
+    const token =
+      typeof request.token === 'string' ? tokenFromHex(request.token) : Uint8Array.from(request.token);
+    if (token.length < 4 || token.length > 8) {
+      throw new CoapRequestError(`an adopted token must be 4..8 bytes, not ${token.length}`);
+    }
+    const peer = request.peer;
+    const key = tokenKeyOf(token);
+    const existing = this.#clientObservations.get(key);
+    if (existing !== undefined) {
+      if (samePeer(existing.response.peer, peer) && bytesEqual(existing.token, token)) return existing;
+      throw new CoapRequestError('the token collides with an observation this endpoint follows');
+    }
+    const method = request.method ?? 'GET';
+    const code = method === 'FETCH' ? CoapCode.FETCH : CoapCode.GET;
+    let registration: ObservationRegistration | undefined;
+    if (request.path !== undefined) {
+      try {
+        registration = {
+          code,
+          options: this.#requestOptions({ ...request, observe: 0 }),
+          payload: toBytes(request.payload),
+        };
+      } catch (error) {
+        throw new CoapRequestError('cannot encode the registration of an adopted observation', {
+          cause: error,
+        });
+      }
+    }
+    const now = Date.now();
+    const stand: CoapMessage = {
+      type: CoapType.ACK,
+      code: CoapCode.CONTENT,
+      messageId: 0,
+      token,
+      options: NO_OPTIONS,
+      payload: EMPTY,
+    };
+    const observation = new Observation(
+      {
+        response: {
+          peer,
+          code: CoapCode.CONTENT,
+          options: NO_OPTIONS,
+          payload: EMPTY,
+          contentFormat: undefined,
+          observe: request.lastSequence,
+          locationPath: NO_STRINGS,
+          message: stand,
+        },
+        key,
+        token,
+        now,
+        ...(registration === undefined ? {} : { registration }),
+        adopted: { lastSequence: request.lastSequence, lastTime: request.lastNotifiedAt ?? now },
+      },
+      this.#observationControl,
+    );
+    this.#clientObservations.set(key, observation);
+    if (registration !== undefined && (options.reregister ?? this.#reregisterByDefault)) {
+      const entry: Reregistration = { dueAt: 0, heapIndex: -1, timerSeq: 0, observation };
+      this.#reregistrations.set(observation, entry);
+      this.#watchMaxAge(entry, observation.response);
+    }
+    return observation;
+  }
+
   /** CoAP ping (RFC 7252 §4.3): an empty CON; resolves when the peer answers with Reset. */
   ping(peer: PeerAddress, options: RequestOptions = {}): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
     return new Promise<void>((resolve, reject) => {
-      const messageId = this.#nextMessageId();
-      const bytes = emptyMessage(CoapType.CON, messageId);
+      const key = this.#nextKey(peer);
+      const bytes = emptyMessage(CoapType.CON, key & 0xffff);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (error?: Error): void => {
         if (timer !== undefined) clearTimeout(timer);
@@ -538,7 +736,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         else reject(error);
       };
       const onAbort = (): void => finish(new AbortError('ping aborted'));
-      const transmission = this.#startTransmission(peer, messageId, bytes, 'ping');
+      const transmission = this.#startTransmission(peer, key, bytes, 'ping');
       transmission.settle = { resolve: () => finish(), reject: (error) => finish(error) };
       if (options.timeout !== undefined) {
         timer = setTimeout(
@@ -564,7 +762,9 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   // ---- client side ----------------------------------------------------------------------
 
   /** Options of a request in number order; a request with only a path shares a cached list. */
-  #requestOptions(request: OutgoingRequest): readonly CoapOption[] {
+  #requestOptions(
+    request: Pick<OutgoingRequest, 'path' | 'observe' | 'contentFormat' | 'query' | 'accept' | 'options'>,
+  ): readonly CoapOption[] {
     const path = request.path === undefined ? undefined : this.#uriPathOptions(request.path);
     if (
       request.observe === undefined &&
@@ -612,6 +812,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     registersObservation: boolean,
   ): Promise<{ message: CoapResponse; observation: Observation | undefined }> {
     let szx = this.#szxFor(request.peer);
+    // RFC 7959 §2.4: a Block2 option of the caller's asks for that one block (random access).
+    const singleBlock = findOption(baseOptions, O.BLOCK2) !== undefined;
     if (request.blockSize !== undefined) {
       try {
         szx = sizeToSzx(request.blockSize);
@@ -634,11 +836,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       first = await this.#upload(context, baseOptions, body, szx, registersObservation);
     } else {
       const early =
-        request.blockSize !== undefined && (code === CoapCode.GET || code === CoapCode.FETCH)
+        !singleBlock && request.blockSize !== undefined && (code === CoapCode.GET || code === CoapCode.FETCH)
           ? [...baseOptions, { number: O.BLOCK2, value: encodeBlock({ num: 0, more: false, szx }) }]
           : baseOptions;
       first = await this.#exchange(context, early, body, undefined, registersObservation);
     }
+    if (singleBlock)
+      return { message: toResponse(context.peer, first.message), observation: first.observation };
     try {
       const response = await this.#completeDownload(context, baseOptions, body, first.message);
       return { message: response, observation: first.observation };
@@ -808,7 +1012,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       onAbort: undefined,
       transmission: undefined,
       holdsSlot: false,
-      nonMessageId: -1,
+      nonKey: -1,
       done: false,
       observation: undefined,
     };
@@ -829,7 +1033,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   #transmitRequest(pending: PendingRequest): void {
-    const messageId = this.#nextMessageId();
+    const key = this.#nextKey(pending.peer);
+    const messageId = key & 0xffff;
     let bytes: Uint8Array;
     try {
       bytes = serializeMessage(
@@ -848,12 +1053,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return;
     }
     if (pending.confirmable) {
-      const transmission = this.#startTransmission(pending.peer, messageId, bytes, 'request');
+      const transmission = this.#startTransmission(pending.peer, key, bytes, 'request');
       transmission.pending = pending;
       pending.transmission = transmission;
     } else {
-      pending.nonMessageId = messageId;
-      this.#nonRequests.set(messageId, pending);
+      pending.nonKey = key;
+      this.#nonRequests.set(key, pending);
+      this.#peerTable.hold(key);
       this.#sendNon(pending.peer, bytes, undefined, pending);
       // A NON has no ACK to wait for; holding the NSTART slot until a response that may never
       // come would stall every other request to this peer, so it is released once sent.
@@ -899,7 +1105,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return;
     }
     const onResponse = pending.onResponse!;
-    if (findOption(message.options, O.BLOCK2) === undefined) {
+    // Whole unless it is a Block2 block the caller did not ask for by number (RFC 7959 §2.4).
+    if (
+      findOption(message.options, O.BLOCK2) === undefined ||
+      findOption(pending.options, O.BLOCK2) !== undefined
+    ) {
       onResponse(toResponse(pending.peer, message));
       return;
     }
@@ -923,8 +1133,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
     if (this.#pending.get(pending.tokenKey) === pending) this.#pending.delete(pending.tokenKey);
     if (pending.transmission !== undefined) this.#stopTransmission(pending.transmission);
-    if (pending.nonMessageId >= 0 && this.#nonRequests.get(pending.nonMessageId) === pending)
-      this.#nonRequests.delete(pending.nonMessageId);
+    if (pending.nonKey >= 0 && this.#nonRequests.get(pending.nonKey) === pending) {
+      this.#nonRequests.delete(pending.nonKey);
+      this.#peerTable.release(pending.nonKey);
+    }
     this.#releaseSlot(pending);
   }
 
@@ -997,7 +1209,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return;
     }
     const registration = observation.registration;
-    if (registration === undefined) return;
+    if (registration === undefined) {
+      this.#logger.debug(
+        { peer: formatPeer(peer) },
+        'block-wise notification of an adopted observation without path skipped',
+      );
+      return;
+    }
     // RFC 7959 §2.6: the rest of a large notification is fetched with plain GETs.
     const context: ExchangeContext = {
       peer,
@@ -1080,15 +1298,9 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   // ---- message layer ---------------------------------------------------------------------
 
-  /** The next message id not used by a CON or NON still tracked (ids are shared by all peers). */
-  #nextMessageId(): number {
-    let id = this.#messageId;
-    for (let tries = 0; tries < 0x10000; tries++) {
-      id = (id + 1) & 0xffff;
-      if (!this.#transmissions.has(id) && !this.#nonRequests.has(id)) break;
-    }
-    this.#messageId = id;
-    return id;
+  /** Composite key (peer slot, id) of the next message id toward `peer`, skipping ids still tracked. */
+  #nextKey(peer: PeerAddress): number {
+    return this.#peerTable.nextKey(this.#peerTable.get(peer.address, peer.port), this.#idInUse);
   }
 
   #write(bytes: Uint8Array, peer: PeerAddress): void {
@@ -1192,7 +1404,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   #startTransmission(
     peer: PeerAddress,
-    messageId: number,
+    key: number,
     bytes: Uint8Array,
     kind: Transmission['kind'],
   ): Transmission {
@@ -1201,24 +1413,27 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       dueAt: 0,
       heapIndex: -1,
       timerSeq: 0,
-      messageId,
+      messageId: key & 0xffff,
+      key,
       peer,
       bytes,
       kind,
       attempts: 0,
       timeout: ackTimeout * (1 + (ackRandomFactor - 1) * this.#random()),
+      sentAt: Date.now(),
       pending: undefined,
       observation: undefined,
       settle: undefined,
     };
-    this.#transmissions.set(messageId, transmission);
+    this.#transmissions.set(key, transmission);
+    this.#peerTable.hold(key);
     this.#retransmissions.schedule(transmission, transmission.timeout);
     this.#write(bytes, peer);
     return transmission;
   }
 
   #retransmit(transmission: Transmission): void {
-    if (this.#transmissions.get(transmission.messageId) !== transmission) return;
+    if (this.#transmissions.get(transmission.key) !== transmission) return;
     if (transmission.attempts >= this.#params.maxRetransmit) {
       this.#stopTransmission(transmission);
       this.#transmissionFailed(
@@ -1245,8 +1460,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   #stopTransmission(transmission: Transmission): void {
     this.#retransmissions.cancel(transmission);
-    if (this.#transmissions.get(transmission.messageId) === transmission)
-      this.#transmissions.delete(transmission.messageId);
+    if (this.#transmissions.get(transmission.key) === transmission) {
+      this.#transmissions.delete(transmission.key);
+      this.#peerTable.release(transmission.key);
+    }
   }
 
   #transmissionFailed(transmission: Transmission, error: Error): void {
@@ -1350,8 +1567,12 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   #onAck(message: CoapMessage, peer: PeerAddress): void {
-    const transmission = this.#transmissions.get(message.messageId);
+    const key = this.#peerTable.keyOf(peer.address, peer.port, message.messageId);
+    if (key < 0) return;
+    const transmission = this.#transmissions.get(key);
     if (transmission === undefined || !samePeer(transmission.peer, peer)) return;
+    // Karn's rule: only an answer to a message sent once measures the round trip.
+    if (transmission.attempts === 0) this.#sampleRtt(key, Date.now() - transmission.sentAt);
     if (transmission.kind === 'request') {
       const pending = transmission.pending;
       if (pending === undefined) return;
@@ -1370,14 +1591,22 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     transmission.settle?.resolve();
   }
 
+  #sampleRtt(key: number, sample: number): void {
+    const record = this.#peerTable.bySlot(key);
+    if (record === undefined) return;
+    // RFC 6298's smoothing (alpha 1/8).
+    record.rtt = record.rtt < 0 ? sample : record.rtt + (sample - record.rtt) / 8;
+  }
+
   #onReset(message: CoapMessage, peer: PeerAddress): void {
-    const transmission = this.#transmissions.get(message.messageId);
+    const id = this.#peerTable.keyOf(peer.address, peer.port, message.messageId);
+    const transmission = id < 0 ? undefined : this.#transmissions.get(id);
     if (transmission !== undefined && samePeer(transmission.peer, peer)) {
       this.#stopTransmission(transmission);
       this.#transmissionFailed(transmission, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
     }
-    const nonRequest = this.#nonRequests.get(message.messageId);
+    const nonRequest = id < 0 ? undefined : this.#nonRequests.get(id);
     if (nonRequest !== undefined && samePeer(nonRequest.peer, peer)) {
       this.#failRequest(nonRequest, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
@@ -1499,6 +1728,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return false;
     }
     const result = assembler.add(block.num, block.szx, exchange.message.payload);
+    if (block.num === 0) assembler.announcedSize = getUintOption(exchange.message.options, O.SIZE1);
+    if (result === 'ok' && this.listenerCount('block1') > 0) this.#emitBlock1(exchange, block, assembler);
     if (result === 'gap') {
       this.#uploads.delete(key);
       this.#respond(exchange, { code: CoapCode.REQUEST_ENTITY_INCOMPLETE });
@@ -1522,6 +1753,25 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     exchange.payload = assembler.body();
     exchange.block1Echo = { num: block.num, more: false, szx: block.szx };
     return true;
+  }
+
+  #emitBlock1(exchange: IncomingExchange, block: BlockOption, assembler: BlockAssembler): void {
+    const progress: Block1Progress = {
+      peer: exchange.peer,
+      identity: exchange.identity,
+      method: methodName(exchange.message.code) ?? 'POST',
+      path: exchange.path,
+      num: block.num,
+      size: blockSize(block.szx),
+      more: block.more,
+      received: assembler.size,
+      size1: getUintOption(exchange.message.options, O.SIZE1) ?? assembler.announcedSize,
+    };
+    try {
+      this.emit('block1', progress);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'coap block1 listener threw');
+    }
   }
 
   #respondTooLarge(exchange: IncomingExchange): void {
@@ -1648,7 +1898,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const message = exchange.message;
     const confirmable = message.type === CoapType.CON;
     const piggybacked = confirmable && !exchange.ackSent;
-    const messageId = piggybacked ? message.messageId : this.#nextMessageId();
+    const key = piggybacked ? -1 : this.#nextKey(exchange.peer);
+    const messageId = piggybacked ? message.messageId : key & 0xffff;
     let bytes: Uint8Array;
     try {
       bytes = serializeMessage(
@@ -1675,7 +1926,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     if (confirmable && !piggybacked) {
       // Separate response: a CON of its own (RFC 7252 §5.2.2); duplicates of the request keep getting the empty ACK.
-      const transmission = this.#startTransmission(exchange.peer, messageId, bytes, 'response');
+      const transmission = this.#startTransmission(exchange.peer, key, bytes, 'response');
       if (exchange.observation?.registered === true) transmission.observation = exchange.observation;
       return;
     }
@@ -1694,6 +1945,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return Promise.reject(new CoapRequestError('invalid notification', { cause: error }));
     }
     return new Promise<void>((resolve, reject) => {
+      const paced = this.#pacedObservations.get(observation);
+      if (paced !== undefined) {
+        // A newer state replaces the one held back by pacing (RFC 7641 §4.5.1), whatever its type.
+        paced.notification = notification;
+        paced.settlers.push({ resolve, reject });
+        return;
+      }
       const inTransit = this.#notificationsInTransit.get(observation);
       if (inTransit === undefined) {
         this.#transmitNotification(observation, notification, [{ resolve, reject }], undefined);
@@ -1715,18 +1973,23 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     notification: Notification,
     settlers: Settler[],
     previous: Transmission | undefined,
+    paced = false,
   ): void {
     let bytes: Uint8Array;
     let success: boolean;
-    let confirmable: boolean;
+    let key: number;
     let messageId: number;
     const now = Date.now();
+    const confirmable =
+      previous !== undefined || (notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS);
+    if (!confirmable && !paced && this.#pacingInterval > 0 && !this.#takePacingToken(observation, now)) {
+      this.#holdPaced(observation, notification, settlers, now);
+      return;
+    }
     try {
       const { code, options, body } = notificationContent(notification);
       success = isSuccessCode(code);
       if (success) options.push(uintOption(O.OBSERVE, observation.nextSequence()));
-      confirmable =
-        previous !== undefined || (notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS);
       const szx = this.#szxFor(observation.peer);
       let payload = body;
       if (body.length > blockSize(szx)) {
@@ -1742,7 +2005,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
           uintOption(O.SIZE2, body.length),
         );
       }
-      messageId = this.#nextMessageId();
+      key = this.#nextKey(observation.peer);
+      messageId = key & 0xffff;
       bytes = serializeMessage(
         {
           type: confirmable ? CoapType.CON : CoapType.NON,
@@ -1783,7 +2047,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#notificationsInTransit.set(observation, state);
     }
     state.settlers.push(...settlers);
-    const transmission = this.#startTransmission(observation.peer, messageId, bytes, 'notification');
+    const transmission = this.#startTransmission(observation.peer, key, bytes, 'notification');
     if (previous !== undefined) {
       this.#retransmissions.cancel(transmission);
       transmission.attempts = previous.attempts + 1;
@@ -1797,6 +2061,92 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       resolve: () => this.#notificationSettled(observation, inTransit, undefined),
       reject: (error) => this.#notificationSettled(observation, inTransit, error),
     };
+  }
+
+  /** RFC 7641 §4.5.1 token bucket of the client: one token per RTT (or per interval without one). */
+  #refillPacing(record: PeerRecord, now: number): void {
+    const interval = record.rtt >= 0 ? Math.max(1, record.rtt) : this.#pacingInterval;
+    if (record.notificationTokens < 0) record.notificationTokens = this.#pacingBurst;
+    else {
+      record.notificationTokens = Math.min(
+        this.#pacingBurst,
+        record.notificationTokens + (now - record.notificationTokensAt) / interval,
+      );
+    }
+    record.notificationTokensAt = now;
+  }
+
+  /** Takes a token for a NON notification now; false when it has to wait (or others wait already). */
+  #takePacingToken(observation: ServerObservation, now: number): boolean {
+    const record = this.#peerTable.get(observation.peer.address, observation.peer.port);
+    if (this.#pacing.has(record)) return false;
+    this.#refillPacing(record, now);
+    if (record.notificationTokens < 1) return false;
+    record.notificationTokens -= 1;
+    return true;
+  }
+
+  #holdPaced(
+    observation: ServerObservation,
+    notification: Notification,
+    settlers: Settler[],
+    now: number,
+  ): void {
+    const record = this.#peerTable.get(observation.peer.address, observation.peer.port);
+    let queue = this.#pacing.get(record);
+    if (queue === undefined) {
+      queue = { dueAt: 0, heapIndex: -1, timerSeq: 0, record, held: [] };
+      this.#pacing.set(record, queue);
+      record.refs++; // keep the record (and its bucket) while something waits on it
+    }
+    const entry: PacedNotification = { observation, notification, settlers };
+    queue.held.push(entry);
+    this.#pacedObservations.set(observation, entry);
+    if (queue.heapIndex < 0) this.#schedulePacing(queue, now);
+  }
+
+  #schedulePacing(queue: PacingQueue, now: number): void {
+    const record = queue.record;
+    this.#refillPacing(record, now);
+    const interval = record.rtt >= 0 ? Math.max(1, record.rtt) : this.#pacingInterval;
+    this.#pacingTimers.schedule(queue, Math.max(0, Math.ceil((1 - record.notificationTokens) * interval)));
+  }
+
+  #releasePaced(queue: PacingQueue): void {
+    const now = Date.now();
+    const record = queue.record;
+    this.#refillPacing(record, now);
+    while (queue.held.length > 0 && record.notificationTokens >= 1) {
+      const entry = queue.held.shift()!;
+      this.#pacedObservations.delete(entry.observation);
+      if (!entry.observation.active || this.#closing !== undefined) {
+        const ended = new ClosedError(this.#closing !== undefined ? 'endpoint closed' : 'observation ended');
+        for (const settler of entry.settlers) settler.reject(ended);
+        continue;
+      }
+      record.notificationTokens -= 1;
+      this.#transmitNotification(entry.observation, entry.notification, entry.settlers, undefined, true);
+    }
+    if (queue.held.length > 0) {
+      this.#schedulePacing(queue, now);
+      return;
+    }
+    this.#pacing.delete(record);
+    if (record.refs > 0) record.refs--;
+  }
+
+  /** An observation ended: what pacing held for it is dropped. */
+  #dropPaced(observation: ServerObservation, error: Error): void {
+    const entry = this.#pacedObservations.get(observation);
+    if (entry === undefined) return;
+    this.#pacedObservations.delete(observation);
+    for (const queue of this.#pacing.values()) {
+      const index = queue.held.indexOf(entry);
+      if (index < 0) continue;
+      queue.held.splice(index, 1);
+      break;
+    }
+    for (const settler of entry.settlers) settler.reject(error);
   }
 
   /** The retransmission slot of an unacknowledged CON notification goes to the newest state. */
@@ -1862,6 +2212,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       const ended = new ClosedError(reason === 'closed' ? 'endpoint closed' : 'observation ended');
       for (const settler of [...inTransit.settlers, ...inTransit.nextSettlers]) settler.reject(ended);
     }
+    if (this.#pacedObservations.size > 0)
+      this.#dropPaced(
+        observation,
+        new ClosedError(reason === 'closed' ? 'endpoint closed' : 'observation ended'),
+      );
     observation.end(reason);
   }
 
@@ -1890,6 +2245,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       }
     }
     this.#dedup.sweep();
+    this.#peerTable.sweep();
     this.#uploads.sweep();
     this.#downloads.sweep();
     this.#nonNotifications.sweep();
@@ -1913,6 +2269,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#reregistrations.clear();
     this.#probeTimers.close();
     this.#probes.clear();
+    this.#pacingTimers.close();
     for (const observation of [...this.#clientObservations.values()]) observation.finish();
     this.#clientObservations.clear();
     for (const observation of [...this.#serverObservations.values()])
@@ -1921,6 +2278,9 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#uploads.clear();
     this.#downloads.clear();
     this.#nonNotifications.clear();
+    for (const observation of [...this.#pacedObservations.keys()]) this.#dropPaced(observation, closed);
+    this.#pacing.clear();
+    this.#peerTable.clear();
     this.#socket.off('error', this.#onSocketError);
     if (this.#ownsSocket) await this.#socket.close();
   }

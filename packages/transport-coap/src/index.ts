@@ -52,7 +52,14 @@ export {
   CoapBlockError,
 } from './errors.js';
 export { CoapEndpoint, createCoapEndpoint } from './endpoint.js';
-export type { CoapEndpointOptions, CoapEndpointEvents, ObserveOptions } from './endpoint.js';
+export type {
+  CoapEndpointOptions,
+  CoapEndpointEvents,
+  ObserveOptions,
+  Block1Progress,
+  AdoptObservationRequest,
+  AdoptObservationOptions,
+} from './endpoint.js';
 export { DEFAULT_TRANSMISSION } from './types.js';
 export type {
   Payload,

@@ -52,6 +52,8 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
     { resolve: (result: IteratorResult<CoapResponse>) => void; reject: (error: Error) => void } | undefined;
   #lastSequence: number;
   #lastTime: number;
+  /** False until a sequence number is known (an adopted observation without `lastSequence`). */
+  #sequenced: boolean;
   #active: boolean;
   #endError: Error | undefined;
   #response: CoapResponse;
@@ -65,6 +67,11 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
       registration?: ObservationRegistration;
       established?: boolean;
       maxBuffered?: number;
+      /**
+       * Adopted after a restart: `response` is a stand-in that is not yielded, and the §3.4 state
+       * starts from the last notification taken before (none: the first one is taken as fresh).
+       */
+      adopted?: { lastSequence: number | undefined; lastTime: number };
     },
     control: ObservationControl,
   ) {
@@ -75,14 +82,31 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
     this.token = init.token;
     this.#control = control;
     this.#maxBuffered = init.maxBuffered ?? 1000;
+    const adopted = init.adopted;
+    this.adopted = adopted !== undefined;
+    if (adopted !== undefined) {
+      this.#lastSequence = adopted.lastSequence ?? 0;
+      this.#lastTime = adopted.lastTime;
+      this.#sequenced = adopted.lastSequence !== undefined;
+      this.#active = true;
+      return;
+    }
     this.#lastSequence = init.response.observe ?? 0;
     this.#lastTime = init.now;
+    this.#sequenced = true;
     this.#active =
       (init.established ?? true) && init.response.observe !== undefined && init.response.code >> 5 === 2;
     this.#buffer.push(init.response);
   }
 
-  /** The response to the registration request. */
+  /**
+   * True for an observation taken over by `CoapEndpoint.adoptObservation()`: it yields
+   * notifications only, and its `response` is a stand-in (2.05, no payload, `observe` = the last
+   * sequence number given).
+   */
+  readonly adopted: boolean;
+
+  /** The response to the registration request (a stand-in when {@link adopted}). */
   get response(): CoapResponse {
     return this.#response;
   }
@@ -112,7 +136,8 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
     if (!this.#active) return false;
     const sequence = response.observe;
     if (sequence !== undefined) {
-      if (!isFresher(this.#lastSequence, this.#lastTime, sequence, now)) return false;
+      if (this.#sequenced && !isFresher(this.#lastSequence, this.#lastTime, sequence, now)) return false;
+      this.#sequenced = true;
       this.#lastSequence = sequence;
       this.#lastTime = now;
     }

@@ -21,7 +21,11 @@ export interface OutgoingRequest {
   readonly observe?: number;
   /** Default true. */
   readonly confirmable?: boolean;
-  /** Further options sent as they are (ETag, If-Match, Uri-Host...). */
+  /**
+   * Further options sent as they are (ETag, If-Match, Uri-Host...). A Block2 option here asks for
+   * that one block (RFC 7959 §2.4 random access): the response is that block alone, its Block2
+   * option readable in `options`, and the rest is not fetched.
+   */
   readonly options?: readonly CoapOption[];
   /** Block size for this request's Block1 upload and Block2 download (16..1024); default the endpoint's. */
   readonly blockSize?: number;

@@ -2,7 +2,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { CoapCode, createCoapEndpoint, createRouter, createUdpSocket } from '../src/index.js';
+import {
+  CoapCode,
+  CoapOptionNumber,
+  createCoapEndpoint,
+  createRouter,
+  createUdpSocket,
+  decodeBlock,
+  encodeBlock,
+} from '../src/index.js';
 import type { CoapEndpoint, ServerObservation } from '../src/index.js';
 import { freeUdpPort, requireBinary, run, start, stop } from './peers.js';
 
@@ -202,6 +210,32 @@ describe('our endpoint against libcoap coap-server-notls', () => {
       { timeout: 20_000 },
     );
     expect(Buffer.from(bigGetDefault.payload).equals(body)).toBe(true);
+  });
+
+  it('fetches one Block2 block of /example_data by number (random access, RFC 7959 §2.4)', async () => {
+    const body = pattern(3000);
+    const put = await endpoint.request(
+      { peer, method: 'PUT', path: '/example_data', payload: body, blockSize: 256 },
+      { timeout: 20_000 },
+    );
+    expect(put.code >> 5).toBe(2);
+    const block = await endpoint.request(
+      {
+        peer,
+        method: 'GET',
+        path: '/example_data',
+        options: [{ number: CoapOptionNumber.BLOCK2, value: encodeBlock({ num: 7, more: false, szx: 2 }) }],
+      },
+      { timeout: 5000 },
+    );
+    expect(block.code).toBe(CoapCode.CONTENT);
+    const option = block.options.find((o) => o.number === CoapOptionNumber.BLOCK2);
+    expect(option === undefined ? undefined : decodeBlock(option.value)).toEqual({
+      num: 7,
+      more: true,
+      szx: 2,
+    });
+    expect(Buffer.from(block.payload).equals(body.subarray(7 * 64, 8 * 64))).toBe(true);
   });
 
   it('observes /time and cancels', async () => {
