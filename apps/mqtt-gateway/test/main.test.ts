@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { CoapCode, createCoapEndpoint, createUdpSocket } from '@lwm2m/transport-coap';
+import type { CoapEndpoint } from '@lwm2m/transport-coap';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const BROKER = 'mqtt://127.0.0.1:1883';
+
+/** The gateway app as a process: env config, CoAP on port 0, requests through the real Mosquitto. */
+describe('mqtt-gateway app', () => {
+  let child: ChildProcess | undefined;
+  /** A minimal LwM2M device: registers, answers Read of /3/0/0 as text. */
+  let device: CoapEndpoint | undefined;
+  const tag = randomBytes(5).toString('hex');
+  const prefix = `lwm2m-test/gw-${tag}`;
+  const clientId = `gw-${tag}`;
+  const ep = `gw-dev-${tag}`;
+
+  afterEach(async () => {
+    await device?.close();
+    if (child !== undefined && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    // Leave nothing on the shared broker: retained messages and the gateway's persistent session.
+    const cleaner = await connectAsync(BROKER, {
+      protocolVersion: 5,
+      clientId,
+      clean: true,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    for (const topic of [`${prefix}/bridge/status`, `${prefix}/${ep}/presence`])
+      await cleaner.publishAsync(topic, '', { qos: 1, retain: true });
+    await cleaner.endAsync();
+  });
+
+  it('starts from the environment, answers an MQTT request and stops on SIGTERM', async () => {
+    child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['--conditions=@lwm2m/source', 'src/main.ts'], {
+      cwd: join(ROOT, 'apps', 'mqtt-gateway'),
+      env: {
+        ...process.env,
+        LWM2M_HOST: '127.0.0.1',
+        LWM2M_COAP_PORT: '0',
+        MQTT_URL: BROKER,
+        MQTT_PREFIX: prefix,
+        MQTT_CLIENT_ID: clientId,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${buffered}`)), 20_000);
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        for (const line of buffered.split('\n')) {
+          try {
+            const entry = JSON.parse(line) as { msg?: string; coap?: number };
+            if (entry.msg === 'listening' && typeof entry.coap === 'number') {
+              clearTimeout(timer);
+              resolve(entry.coap);
+            }
+          } catch {
+            // a partial line
+          }
+        }
+      });
+      child!.once('exit', (code) => reject(new Error(`gateway exited with ${String(code)}`)));
+    });
+
+    device = createCoapEndpoint({
+      socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }),
+      handler: (request) =>
+        request.method === 'GET' && request.path.join('/') === '3/0/0'
+          ? { code: CoapCode.CONTENT, contentFormat: 0, payload: 'GatewayCo' }
+          : { code: CoapCode.NOT_FOUND },
+    });
+    const registered = await device.request(
+      {
+        peer: { address: '127.0.0.1', port },
+        method: 'POST',
+        path: ['rd'],
+        query: [`ep=${ep}`, 'lwm2m=1.1', 'lt=60'],
+        contentFormat: 40,
+        payload: '</3/0>',
+      },
+      { timeout: 5000 },
+    );
+    expect(registered.code).toBe(CoapCode.CREATED);
+
+    const caller = await connectAsync(BROKER, { protocolVersion: 5, clientId: `caller-${tag}` });
+    await caller.subscribeAsync(`${prefix}/responses/#`, { qos: 1 });
+    const answer = new Promise<Record<string, unknown>>((resolve) => {
+      caller.on('message', (_topic, payload) =>
+        resolve(JSON.parse(payload.toString('utf8')) as Record<string, unknown>),
+      );
+    });
+    await caller.publishAsync(`${prefix}/requests/${ep}/GET/3/0/0`, JSON.stringify({ id: 'gw' }), { qos: 1 });
+    expect(await answer).toMatchObject({ id: 'gw', code: '2.05', value: 'GatewayCo' });
+    await caller.endAsync();
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  }, 30_000);
+});
