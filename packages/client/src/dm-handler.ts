@@ -168,8 +168,9 @@ async function create(host: DmHost, request: IncomingRequest, objectId: number, 
       node = host.codec.decode(ContentFormat.TLV, request.payload, [objectId, id]);
     }
     if (node.kind === 'object') {
-      if (node.instances.size !== 1) throw new BadRequestError('Create carries more than one instance');
-      instance = [...node.instances.values()][0];
+      // An empty SenML pack names no instance: the client picks the id, as for an empty payload.
+      if (node.instances.size > 1) throw new BadRequestError('Create carries more than one instance');
+      instance = node.instances.values().next().value;
     } else if (node.kind === 'objectInstance') {
       instance = node;
     } else {

@@ -140,6 +140,20 @@ describe('device management over CoAP', () => {
     expect((await server.request({ method: 'DELETE', path: '/2/0' })).code).toBe(CoapCode.NOT_FOUND);
   });
 
+  it('treats an empty SenML pack on Create like an empty payload and refuses two instances', async () => {
+    const empty = await server.request({ method: 'POST', path: '/2', contentFormat: ContentFormat.SENML_CBOR, payload: new Uint8Array([0x80]) });
+    expect(empty.code).toBe(CoapCode.BAD_REQUEST);
+    expect(text(empty)).toMatch(/mandatory/);
+    const two = codec.encode(
+      ContentFormat.SENML_CBOR,
+      { kind: 'object', id: 2, instances: new Map([0, 1].map((i) => [i, objectInstance(i, [singleResource(0, 'integer', 3), singleResource(1, 'integer', 0), singleResource(3, 'integer', 1)])])) },
+      [2],
+    );
+    const refused = await server.request({ method: 'POST', path: '/2', contentFormat: ContentFormat.SENML_CBOR, payload: two });
+    expect(refused.code).toBe(CoapCode.BAD_REQUEST);
+    expect(text(refused)).toMatch(/more than one instance/);
+  });
+
   it('writes attributes and shows them in Discover', async () => {
     expect((await server.request({ method: 'PUT', path: '/3303/0/5700', query: ['pmin=10', 'pmax=60', 'gt=30'] })).code).toBe(CoapCode.CHANGED);
     expect((await server.request({ method: 'PUT', path: '/3303', query: ['pmax=120'] })).code).toBe(CoapCode.CHANGED);
