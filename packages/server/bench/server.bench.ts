@@ -1,23 +1,37 @@
 /**
  * @lwm2m/server benchmark. Prints one JSON object:
- * - registrations/s: 10k simulated clients registering over real UDP on loopback (NoSec), against
- *   the same run's raw CoAP POST round trips to a handler that answers 2.01 at once (the ceiling
- *   the transport allows);
+ * - registrations/s: 10k simulated clients (a child process, registration-clients.ts: 32 UDP
+ *   sockets, 4 Registers in flight each) registering over loopback (NoSec) with the server alone in
+ *   this process, against the same harness aimed at a bare CoAP endpoint that answers 2.01 at once
+ *   (the ceiling the transport allows), in alternating rounds; plus the server process's CPU µs per
+ *   registration (process.cpuUsage), the figure the shared machine's load disturbs least;
  * - notifications/s ingested (decoded, emitted) from CON notifications over UDP, against the same
  *   run's raw CoAP client-side notification rate (no LwM2M decoding);
  * - read round trips/s (text/plain single resource) against raw CoAP GET round trips;
  * - heap bytes per registration with 100k registrations (memory stores, in-memory sockets).
  * Run: pnpm --filter @lwm2m/server bench (node --expose-gc is needed for the heap figure).
+ * Environment: BENCH_ONLY=registrations, BENCH_ROUNDS (default 5), BENCH_CLIENTS (default 10000),
+ * BENCH_SOCKETS / BENCH_WINDOW (clients' sockets and requests in flight per socket).
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createCoapEndpoint, createMemorySocketPair, createUdpSocket, CoapCode } from '@lwm2m/transport-coap';
 import type { CoapEndpoint, ServerObservation } from '@lwm2m/transport-coap';
 import type { PeerAddress } from '@lwm2m/core';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer } from '../src/server.js';
+import type { RoundRequest, RoundResult } from './registration-clients.js';
 
-const CLIENTS = 10_000;
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 10_000);
 const SOCKETS = 8;
 const REPEATS = 3;
+const REGISTRATION_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const log = (m: string): void => void process.stderr.write(`${m}\n`);
+
+/** Median of per-round ratios: each pair ran back to back, under the same load. */
+function medianRatio(values: number[], baselines: number[]): number {
+  return Math.round(median(values.map((v, i) => v / (baselines[i] as number))) * 1000) / 1000;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -47,24 +61,96 @@ async function rate(senders: CoapEndpoint[], count: number, send: (sender: CoapE
   return Math.round((count * 1000) / (performance.now() - start));
 }
 
-async function registrations(round: number): Promise<{ lwm2m: number; raw: number }> {
-  const server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) } });
-  await server.listen();
-  const raw = await udpEndpoint(() => ({ code: CoapCode.CREATED, locationPath: ['rd', 'x'] }));
-  const senders = await Promise.all(Array.from({ length: SOCKETS }, () => udpEndpoint()));
-  try {
-    const peer = server.address();
-    const rawPeer = raw.address();
-    const payload = '</>;rt="oma.lwm2m";ct="60 110 112",</1/0>,</3/0>,</3303/0>';
-    const request = (to: PeerAddress, i: number) => ({ peer: to, method: 'POST' as const, path: '/rd', query: [`ep=bench-${round}-${i}`, 'lt=300', 'lwm2m=1.1', 'b=U'], payload, contentFormat: 40 });
-    const rawRate = await rate(senders, CLIENTS, (sender, i) => sender.request(request(rawPeer, i), { timeout: 60_000 }));
-    const lwm2mRate = await rate(senders, CLIENTS, (sender, i) => sender.request(request(peer, i), { timeout: 60_000 }));
-    return { lwm2m: lwm2mRate, raw: rawRate };
-  } finally {
-    await server.close();
-    await raw.close();
-    for (const sender of senders) await sender.close();
+interface RegistrationSample {
+  readonly perSecond: number;
+  /** CPU (user + system) of this process, the server's, per registration. */
+  readonly cpuUs: number;
+  /** CPU of the simulated clients' process per registration. */
+  readonly clientCpuUs: number;
+  readonly resent: number;
+}
+
+/** The simulated clients (registration-clients.ts) in a child process. */
+async function startClients(): Promise<{ run(request: RoundRequest): Promise<RoundResult>; stop(): void }> {
+  const child = fork(fileURLToPath(new URL('./registration-clients.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx', '--conditions=@lwm2m/source'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`clients exited with ${code}`)));
+  });
+  return {
+    run: (request) =>
+      new Promise<RoundResult>((resolve) => {
+        child.once('message', (result) => resolve(result as RoundResult));
+        child.send(request);
+      }),
+    stop: () => {
+      child.send('stop');
+      child.disconnect();
+    },
+  };
+}
+
+/**
+ * One round: CLIENTS Registers against `target` (the LwM2M server or a bare CoAP endpoint that
+ * answers 2.01 at once, the ceiling the transport allows), the server alone in this process.
+ */
+async function registrationRound(
+  clients: Awaited<ReturnType<typeof startClients>>,
+  target: 'lwm2m' | 'raw',
+  prefix: string,
+): Promise<RegistrationSample> {
+  const socket = await createUdpSocket({ address: '127.0.0.1', port: 0 });
+  let server: Lwm2mServer | undefined;
+  let raw: CoapEndpoint | undefined;
+  if (target === 'lwm2m') {
+    server = createServer({ sockets: { coap: socket } });
+    await server.listen();
+  } else {
+    raw = createCoapEndpoint({ socket, handler: () => ({ code: CoapCode.CREATED, locationPath: ['rd', 'x'] }) });
   }
+  try {
+    const cpu = process.cpuUsage();
+    const result = await clients.run({ port: socket.address().port, clients: CLIENTS, prefix });
+    const used = process.cpuUsage(cpu);
+    if (result.created !== CLIENTS) throw new Error(`${target}: ${result.created} of ${CLIENTS} created, ${result.failed} failed`);
+    if (server !== undefined) {
+      let held = 0;
+      for await (const registration of server.registrations.all()) if (registration.endpoint.startsWith(prefix)) held++;
+      if (held !== CLIENTS) throw new Error(`the server holds ${held} of ${CLIENTS} registrations`);
+    }
+    return {
+      perSecond: Math.round((CLIENTS * 1000) / result.elapsedMs),
+      cpuUs: Math.round(((used.user + used.system) / CLIENTS) * 10) / 10,
+      clientCpuUs: result.clientCpuUs,
+      resent: result.resent,
+    };
+  } finally {
+    await server?.close();
+    await raw?.close();
+  }
+}
+
+async function registrations(): Promise<{ lwm2m: RegistrationSample[]; raw: RegistrationSample[] }> {
+  const clients = await startClients();
+  const lwm2m: RegistrationSample[] = [];
+  const raw: RegistrationSample[] = [];
+  try {
+    // Round 0 warms both up (JIT) and is not counted; raw and LwM2M alternate so they share the load of the moment.
+    for (let r = 0; r <= REGISTRATION_ROUNDS; r++) {
+      const rawSample = await registrationRound(clients, 'raw', `raw-${r}`);
+      const lwm2mSample = await registrationRound(clients, 'lwm2m', `bench-${r}`);
+      log(`registrations round ${r}: lwm2m ${JSON.stringify(lwm2mSample)} raw ${JSON.stringify(rawSample)}`);
+      if (r === 0) continue;
+      raw.push(rawSample);
+      lwm2m.push(lwm2mSample);
+    }
+  } finally {
+    clients.stop();
+  }
+  return { lwm2m, raw };
 }
 
 async function reads(): Promise<{ lwm2m: number; raw: number }> {
@@ -166,9 +252,29 @@ async function heapPerRegistration(): Promise<number | undefined> {
 }
 
 async function main(): Promise<void> {
-  const log = (m: string): void => void process.stderr.write(`${m}\n`);
-  const regs: { lwm2m: number; raw: number }[] = [];
-  for (let r = 0; r < REPEATS; r++) { regs.push(await registrations(r)); log(`registrations ${JSON.stringify(regs[r])}`); }
+  const only = process.env['BENCH_ONLY'];
+  const regs = await registrations();
+  const regSummary = {
+    clients: CLIENTS,
+    perSecond: median(regs.lwm2m.map((r) => r.perSecond)),
+    rawCoapPerSecond: median(regs.raw.map((r) => r.perSecond)),
+    ratio: medianRatio(regs.lwm2m.map((r) => r.perSecond), regs.raw.map((r) => r.perSecond)),
+    serverCpuUsPerRegistration: median(regs.lwm2m.map((r) => r.cpuUs)),
+    rawCoapCpuUsPerRequest: median(regs.raw.map((r) => r.cpuUs)),
+    /** The simulated clients' process: with it, the machine's two cores bound the rate. */
+    clientCpuUsPerRegistration: median(regs.lwm2m.map((r) => r.clientCpuUs)),
+    resent: regs.lwm2m.reduce((sum, r) => sum + r.resent, 0),
+    /** The rate one core would reach from the CPU cost alone: steadier than the rate on a shared machine. */
+    cpuBoundPerSecond: Math.round(1e6 / median(regs.lwm2m.map((r) => r.cpuUs))),
+    runs: regs.lwm2m.map((r) => r.perSecond),
+    rawRuns: regs.raw.map((r) => r.perSecond),
+    cpuUsRuns: regs.lwm2m.map((r) => r.cpuUs),
+    goalPerSecond: 10_000,
+  };
+  if (only === 'registrations') {
+    console.log(JSON.stringify({ registrations: regSummary }, null, 2));
+    return;
+  }
   const readRuns: { lwm2m: number; raw: number }[] = [];
   for (let r = 0; r < REPEATS; r++) { readRuns.push(await reads()); log(`reads ${JSON.stringify(readRuns[r])}`); }
   const notifyRuns: { lwm2m: number; raw: number }[] = [];
@@ -182,13 +288,13 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify(
       {
-        registrations: { clients: CLIENTS, ...summary(regs), goalPerSecond: 10_000 },
+        registrations: regSummary,
         notifications: { ...summary(notifyRuns), goalRatio: 0.5 },
         reads: summary(readRuns),
         heapBytesPerRegistration: heap ?? 'run with node --expose-gc',
         heapGoalBytes: 2048,
         repeats: REPEATS,
-        note: 'medians of repeats; shared, loaded machine: expect ±20%',
+        note: 'medians of repeats; shared, loaded machine: expect ±20% on rates, less on CPU µs',
       },
       null,
       2,

@@ -35,6 +35,8 @@ export interface PresenceTracker {
   /** A message came from this peer. */
   activity(peerKey: string): void;
   isTracked(endpoint: string): boolean;
+  /** How many clients are tracked. */
+  readonly size: number;
   isAwake(endpoint: string): boolean;
   /** Resolves when the client is awake; rejects on deadline (ClientSleepingError), abort or untrack. */
   waitAwake(endpoint: string, deadline: number, signal: AbortSignal | undefined): Promise<void>;
@@ -90,6 +92,9 @@ export function createPresenceTracker(clock: Clock, awakeTime: number, events: P
       if (client !== undefined) wake(endpoint, client);
     },
     isTracked: (endpoint) => clients.has(endpoint),
+    get size() {
+      return clients.size;
+    },
     isAwake: (endpoint) => clients.get(endpoint)?.awake ?? false,
     waitAwake(endpoint, deadline, signal) {
       const client = clients.get(endpoint);

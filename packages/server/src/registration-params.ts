@@ -1,6 +1,5 @@
 import { ContentFormat, isLwm2mError } from '@lwm2m/core';
 import { parseRegistrationLinks } from '@lwm2m/codecs';
-import type { RegistrationLinks } from '@lwm2m/codecs';
 import type { Lwm2mVersion } from './registration.js';
 
 /** The LwM2M default lifetime when a client sends none (TS Core, Register `lt`). */
@@ -19,6 +18,8 @@ const BINDING_LETTERS: Readonly<Record<Lwm2mVersion, string>> = {
 };
 const BINDINGS_1_0: ReadonlySet<string> = new Set(['U', 'UQ', 'S', 'SQ', 'US', 'UQS']);
 const MSISDN = /^\+?[0-9]{1,15}$/;
+/** Stateless (never streaming), so one decoder serves every call. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Why a Register/Update is refused: the CoAP code and a diagnostic sent back to the client. */
 export interface RegistrationRefusal {
@@ -180,25 +181,40 @@ export function parseUpdateQuery(query: readonly string[], version: Lwm2mVersion
   };
 }
 
-/** Reads a Register/Update payload; a wrong Content-Format or bad links is a 4.00. */
-export function parseObjectLinks(
-  payload: Uint8Array,
-  contentFormat: number | undefined,
-): { ok: true; text: string; links: RegistrationLinks } | RegistrationRefusal {
+/** What a registration keeps of its object links: the text as received, the root path and `ct`. */
+export interface ObjectLinks {
+  readonly ok: true;
+  readonly text: string;
+  readonly rootPath: string;
+  readonly supportedFormats: readonly number[] | undefined;
+}
+
+/** Checks a Register/Update payload's Content-Format and size and decodes it; a refusal is a 4.00. */
+export function objectLinksText(payload: Uint8Array, contentFormat: number | undefined): string | RegistrationRefusal {
   if (contentFormat !== undefined && contentFormat !== ContentFormat.LINK) {
     return refuse(`payload must be application/link-format (40), got content format ${contentFormat}`);
   }
   if (payload.byteLength > MAX_LINKS_LENGTH) return refuse('object links too long');
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+    return UTF8.decode(payload);
   } catch {
     return refuse('object links are not UTF-8');
   }
+}
+
+/** Parses (and so validates) object links; bad links are a 4.00. */
+export function parseObjectLinksText(text: string): ObjectLinks | RegistrationRefusal {
   try {
-    return { ok: true, text, links: parseRegistrationLinks(text) };
+    const links = parseRegistrationLinks(text);
+    return { ok: true, text, rootPath: links.rootPath, supportedFormats: links.supportedFormats };
   } catch (error) {
     if (isLwm2mError(error)) return refuse(`bad object links: ${error.message}`);
     throw error;
   }
+}
+
+/** Reads a Register/Update payload; a wrong Content-Format or bad links is a 4.00. */
+export function parseObjectLinks(payload: Uint8Array, contentFormat: number | undefined): ObjectLinks | RegistrationRefusal {
+  const text = objectLinksText(payload, contentFormat);
+  return typeof text === 'string' ? parseObjectLinksText(text) : text;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   ClosedError,
@@ -26,6 +25,7 @@ import { createCodec, formatAttributeQuery, parseDiscoverLinks } from '@lwm2m/co
 import type { AttributeName, DiscoverLink, Lwm2mCodec, NotificationAttributes, TimestampedNodes } from '@lwm2m/codecs';
 import { CoapCode, createCoapEndpoint, isSuccessCode } from '@lwm2m/transport-coap';
 import type {
+  AdoptObservationRequest,
   CoapEndpoint,
   CoapEndpointOptions,
   CoapResponse,
@@ -48,11 +48,12 @@ import { createMemoryObservationStore } from './observation-store.js';
 import { createPresenceTracker } from './presence.js';
 import type { PresenceTracker } from './presence.js';
 import type { Registration } from './registration.js';
-import { parseObjectLinks, parseRegisterQuery, parseUpdateQuery } from './registration-params.js';
-import type { RegistrationRefusal } from './registration-params.js';
+import { createObjectLinksReader } from './object-links-reader.js';
+import { createRegistrationIdSource } from './registration-ids.js';
+import { parseRegisterQuery, parseUpdateQuery } from './registration-params.js';
+import type { ObjectLinks, RegisterParams, RegistrationRefusal } from './registration-params.js';
+import { levelCheck } from './log-level.js';
 import type { RegistrationStore } from './registration-store.js';
-import { createNotificationInterceptor } from './resumed-observations.js';
-import type { NotificationInterceptor } from './resumed-observations.js';
 import { buildWriteNode, formatExecuteArguments } from './values.js';
 import type { ExecuteArguments } from './values.js';
 
@@ -100,8 +101,9 @@ export interface ServerOptions {
   /** Time a registration is kept beyond its lifetime, for a late Update; default 10 s. */
   readonly expiryGrace?: number;
   /**
-   * Deliver notifications of observations found in the observation store at `listen()` (made by an
-   * earlier process). Default true when an observation store is given. Needs `sockets`.
+   * Take over the observations found in the observation store at `listen()` (made by an earlier
+   * process): their notifications arrive as `notification` events. Default true when an
+   * observation store is given.
    */
   readonly resumeObservations?: boolean;
 }
@@ -175,6 +177,64 @@ function textOf(payload: Uint8Array): string {
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
 }
 
+/** What it takes to (re-)adopt an observation at a client's address. */
+interface ObservationState {
+  readonly token: string;
+  readonly paths: readonly Lwm2mPath[];
+  readonly composite: boolean;
+  /** The content format asked for (Accept). */
+  readonly format: number | undefined;
+  /** RFC 7641 §3.4 state carried over when the observation moves. */
+  lastSequence: number | undefined;
+  lastNotifiedAt: number;
+}
+
+/** An observation this process follows: made here, or resumed from the store (no Observation object). */
+interface LiveObservation extends ObservationState {
+  readonly observation: Observation | undefined;
+  /** The CoAP observation at the client's current address; replaced when the client moves. */
+  coap: CoapObservation;
+  /** The registration as of its last Register/Update seen here. */
+  registration: Registration;
+}
+
+/**
+ * A new registration, built in one step with every field present or absent from the start (no
+ * spread of temporaries on the Register hot path).
+ */
+function newRegistration(
+  id: string,
+  params: RegisterParams,
+  links: ObjectLinks,
+  transport: string,
+  peer: PeerAddress,
+  identity: PeerIdentity | undefined,
+  now: number,
+  expiresAt: number,
+): Registration {
+  const registration: { -readonly [K in keyof Registration]: Registration[K] } = {
+    id,
+    endpoint: params.endpoint,
+    lifetime: params.lifetime,
+    version: params.version,
+    binding: params.binding,
+    queueMode: params.queueMode,
+    rootPath: links.rootPath,
+    objectLinks: links.text,
+    transport,
+    address: peer.address,
+    port: peer.port,
+    registeredAt: now,
+    updatedAt: now,
+    expiresAt,
+  };
+  if (params.sms !== undefined) registration.sms = params.sms;
+  if (links.supportedFormats !== undefined) registration.supportedFormats = links.supportedFormats;
+  if (params.attributes !== undefined) registration.attributes = params.attributes;
+  if (identity !== undefined) registration.identity = identity;
+  return registration;
+}
+
 /**
  * An LwM2M server on one or more CoAP endpoints: the registration interface (`/rd`), Send
  * (`/dp`), device management and observation towards registered clients, and queue mode.
@@ -186,16 +246,22 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   readonly registry: ObjectRegistry;
   readonly codec: Lwm2mCodec;
   readonly #endpoints = new Map<string, CoapEndpoint>();
-  readonly #interceptors: NotificationInterceptor[] = [];
   readonly #logger: Logger;
+  readonly #debugEnabled: () => boolean;
+  readonly #infoEnabled: () => boolean;
+  readonly #nextId = createRegistrationIdSource();
+  readonly #readObjectLinks = createObjectLinksReader();
   readonly #clock: Clock;
   readonly #authorizer: Authorizer | undefined;
   readonly #defaultTimeout: number;
   readonly #grace: number;
   readonly #expiry: DeadlineQueue<string>;
   readonly #presence: PresenceTracker;
-  /** Observations made by this process, by token. */
-  readonly #live = new Map<string, { observation: Observation; coap: CoapObservation | undefined }>();
+  /** Observations followed by this process (made here or resumed from the store), by token. */
+  readonly #live = new Map<string, LiveObservation>();
+  /** The same, by registration id: an Update from a new address moves them. */
+  readonly #liveByRegistration = new Map<string, Set<LiveObservation>>();
+  readonly #resume: boolean;
   readonly #activityListeners: [CoapEndpoint, (peer: PeerAddress) => void][] = [];
   #listening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -203,6 +269,8 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions) {
     super();
     this.#logger = options.logger ?? createSilentLogger();
+    this.#debugEnabled = levelCheck(options.logger, 'debug');
+    this.#infoEnabled = levelCheck(options.logger, 'info');
     this.#clock = options.clock ?? createSystemClock();
     this.registry = options.registry ?? createCoreObjectRegistry();
     this.codec = createCodec({ registry: this.registry, now: () => this.#clock.now() });
@@ -218,19 +286,9 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       onSleeping: (endpoint) => void this.#emitPresence('sleeping', endpoint),
     });
 
-    const resume = options.resumeObservations ?? options.stores?.observations !== undefined;
+    this.#resume = options.resumeObservations ?? options.stores?.observations !== undefined;
     for (const [name, socket] of Object.entries(options.sockets ?? {})) {
-      let used = socket;
-      if (resume) {
-        const interceptor = createNotificationInterceptor(socket, {
-          onNotification: (token, payload, contentFormat, sequence, peer) =>
-            this.#onResumedNotification(name, token, payload, contentFormat, sequence, peer),
-          logger: this.#logger,
-        });
-        this.#interceptors.push(interceptor);
-        used = interceptor.socket;
-      }
-      this.#addEndpoint(name, createCoapEndpoint({ ...options.coap, socket: used, logger: this.#logger }));
+      this.#addEndpoint(name, createCoapEndpoint({ ...options.coap, socket, logger: this.#logger }));
     }
     for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) this.#addEndpoint(name, endpoint);
     if (this.#endpoints.size === 0) throw new InvalidRequestError('createServer needs at least one socket or endpoint');
@@ -259,14 +317,15 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     for await (const registration of this.registrations.all()) {
       this.#expiry.schedule(registration.id, registration.expiresAt);
     }
-    if (this.#interceptors.length > 0) {
-      for await (const stored of this.observationStore.all()) {
-        for (const interceptor of this.#interceptors) interceptor.adopt(stored.token);
-      }
+    if (this.#resume) {
+      for await (const stored of this.observationStore.all()) await this.#resumeObservation(stored);
     }
     for (const [name, endpoint] of this.#endpoints) {
-      endpoint.setHandler((request) => this.#guard(this.#route(name, request)));
-      const onActivity = (peer: PeerAddress): void => this.#presence.activity(peerKey(name, peer.address, peer.port));
+      endpoint.setHandler((request) => this.#guard(name, request));
+      const onActivity = (peer: PeerAddress): void => {
+        // Every datagram passes here: no key string unless a queue-mode client is tracked.
+        if (this.#presence.size > 0) this.#presence.activity(peerKey(name, peer.address, peer.port));
+      };
       endpoint.on('activity', onActivity);
       this.#activityListeners.push([endpoint, onActivity]);
     }
@@ -287,13 +346,19 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   }
 
   /** A handler bug answers 5.00 instead of leaving the client without an answer. */
-  async #guard(response: OutgoingResponse | Promise<OutgoingResponse>): Promise<OutgoingResponse> {
+  #guard(transport: string, request: IncomingRequest): OutgoingResponse | Promise<OutgoingResponse> {
+    let response: OutgoingResponse | Promise<OutgoingResponse>;
     try {
-      return await response;
+      response = this.#route(transport, request);
     } catch (error) {
-      this.#logger.error({ err: error }, 'lwm2m server: request handling failed');
-      return { code: CoapCode.INTERNAL_SERVER_ERROR };
+      return this.#handlerFailed(error);
     }
+    return response instanceof Promise ? response.catch((error: unknown) => this.#handlerFailed(error)) : response;
+  }
+
+  #handlerFailed(error: unknown): OutgoingResponse {
+    this.#logger.error({ err: error }, 'lwm2m server: request handling failed');
+    return { code: CoapCode.INTERNAL_SERVER_ERROR };
   }
 
   /** Stops: ends live observations here (they stay in the store), fails waiting requests, closes the endpoints. Idempotent. */
@@ -307,8 +372,10 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     this.#expiry.clear();
     this.#presence.close();
     for (const [endpoint, listener] of this.#activityListeners) endpoint.off('activity', listener);
-    for (const { observation } of this.#live.values()) observation.finish(new ClosedError('server closed'));
+    const live = [...this.#live.values()];
     this.#live.clear();
+    this.#liveByRegistration.clear();
+    for (const entry of live) entry.observation?.finish(new ClosedError('server closed'));
     await Promise.all([...this.#endpoints.values()].map((endpoint) => endpoint.close()));
   }
 
@@ -338,48 +405,25 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const params = parseRegisterQuery(request.query);
     if (!params.ok) return refusalResponse(params);
     if (request.payload.byteLength === 0) return { code: CoapCode.BAD_REQUEST, payload: 'object links are required' };
-    const links = parseObjectLinks(request.payload, request.contentFormat);
+    const links = this.#readObjectLinks(request.payload, request.contentFormat);
     if (!links.ok) return refusalResponse(links);
-    if (!(await this.#checkSecurity(params.endpoint, request.identity))) {
-      this.#logger.info({ endpoint: params.endpoint, peer: request.peer }, 'registration refused: identity does not match');
+    const peer = request.peer;
+    const identity = request.identity;
+    if (!(await this.#checkSecurity(params.endpoint, identity))) {
+      if (this.#infoEnabled()) this.#logger.info({ endpoint: params.endpoint, peer }, 'registration refused: identity does not match');
       return { code: CoapCode.FORBIDDEN };
     }
-    const authorized = await this.#authorize({
-      operation: 'register',
-      endpoint: params.endpoint,
-      peer: request.peer,
-      transport,
-      identity: request.identity,
-    });
-    if (!authorized) return { code: CoapCode.FORBIDDEN };
+    if (this.#authorizer !== undefined && !(await this.#authorize({ operation: 'register', endpoint: params.endpoint, peer, transport, identity }))) {
+      return { code: CoapCode.FORBIDDEN };
+    }
 
     const now = this.#clock.now();
-    const supportedFormats = links.links.supportedFormats;
-    const registration: Registration = {
-      id: randomBytes(6).toString('hex'),
-      endpoint: params.endpoint,
-      lifetime: params.lifetime,
-      version: params.version,
-      binding: params.binding,
-      queueMode: params.queueMode,
-      ...(params.sms === undefined ? {} : { sms: params.sms }),
-      rootPath: links.links.rootPath,
-      objectLinks: links.text,
-      ...(supportedFormats === undefined ? {} : { supportedFormats }),
-      ...(params.attributes === undefined ? {} : { attributes: params.attributes }),
-      transport,
-      address: request.peer.address,
-      port: request.peer.port,
-      ...(request.identity === undefined ? {} : { identity: request.identity }),
-      registeredAt: now,
-      updatedAt: now,
-      expiresAt: now + params.lifetime * 1000 + this.#grace,
-    };
+    const registration = newRegistration(this.#nextId(), params, links, transport, peer, identity, now, now + params.lifetime * 1000 + this.#grace);
     const replaced = await this.registrations.add(registration);
     if (replaced !== undefined) await this.#forget(replaced, 'replaced by a new registration');
     this.#expiry.schedule(registration.id, registration.expiresAt);
     if (registration.queueMode) this.#presence.track(registration.endpoint, peerKey(transport, registration.address, registration.port));
-    this.#logger.debug({ endpoint: registration.endpoint, id: registration.id }, 'registered');
+    if (this.#debugEnabled()) this.#logger.debug({ endpoint: registration.endpoint, id: registration.id }, 'registered');
     this.emit('registered', registration, replaced);
     return { code: CoapCode.CREATED, locationPath: ['rd', registration.id] };
   }
@@ -389,11 +433,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     if (current === undefined) return { code: CoapCode.NOT_FOUND };
     const params = parseUpdateQuery(request.query, current.version);
     if (!params.ok) return refusalResponse(params);
-    let links: { text: string; rootPath: string; supportedFormats: readonly number[] | undefined } | undefined;
+    let links: ObjectLinks | undefined;
     if (request.payload.byteLength > 0) {
-      const parsed = parseObjectLinks(request.payload, request.contentFormat);
+      const parsed = this.#readObjectLinks(request.payload, request.contentFormat);
       if (!parsed.ok) return refusalResponse(parsed);
-      links = { text: parsed.text, rootPath: parsed.links.rootPath, supportedFormats: parsed.links.supportedFormats };
+      links = parsed;
     }
     if (!(await this.#checkSecurity(current.endpoint, request.identity))) return { code: CoapCode.FORBIDDEN };
     const authorized = await this.#authorize({
@@ -428,6 +472,13 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     if (result === undefined) return { code: CoapCode.NOT_FOUND };
     const registration = result.current;
     this.#expiry.schedule(registration.id, registration.expiresAt);
+    const previous = result.previous;
+    if (previous.transport === transport && (previous.address !== registration.address || previous.port !== registration.port)) {
+      // NAT rebinding: everything the endpoint has going with the old address (observations,
+      // requests in flight, message ids) moves before the client hears 2.04.
+      this.#endpoints.get(transport)?.movePeer({ address: previous.address, port: previous.port }, request.peer);
+    }
+    this.#followRegistration(registration);
     if (registration.queueMode) {
       this.#presence.track(registration.endpoint, peerKey(transport, registration.address, registration.port));
     } else if (this.#presence.isTracked(registration.endpoint)) {
@@ -481,15 +532,13 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       this.#presence.untrack(registration.endpoint, new RegistrationEndedError(registration.endpoint, reason));
     }
     const stored = await this.observationStore.removeByRegistration(registration.id);
+    const ended = new RegistrationEndedError(registration.endpoint, reason);
     for (const observation of stored) {
-      for (const interceptor of this.#interceptors) interceptor.release(observation.token);
-      const live = this.#live.get(observation.token);
-      if (live === undefined) continue;
-      this.#live.delete(observation.token);
-      // Passive: the client's next notification gets a Reset (TS Core: observations end with the registration).
-      live.coap?.cancel({ active: false }).catch(() => undefined);
-      live.observation.finish(new RegistrationEndedError(registration.endpoint, reason));
+      const entry = this.#live.get(observation.token);
+      if (entry !== undefined) this.#endLive(entry, ended);
     }
+    // Followed here but gone from the store (removed by another process): they end too.
+    for (const entry of [...(this.#liveByRegistration.get(registration.id) ?? [])]) this.#endLive(entry, ended);
   }
 
   async #emitPresence(event: 'awake' | 'sleeping', endpoint: string): Promise<void> {
@@ -761,9 +810,13 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     return this.#observe(endpoint, targets, true, options);
   }
 
-  /** The observations this process holds for an endpoint. */
+  /** The observations this process holds for an endpoint (resumed ones have no Observation object). */
   observations(endpoint: string): Observation[] {
-    return [...this.#live.values()].map((l) => l.observation).filter((o) => o.endpoint === endpoint);
+    const found: Observation[] = [];
+    for (const entry of this.#live.values()) {
+      if (entry.observation !== undefined && entry.observation.endpoint === endpoint) found.push(entry.observation);
+    }
+    return found;
   }
 
   #decodeObservationValue(
@@ -784,17 +837,8 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const operation = composite ? 'observe-composite' : 'observe';
     let accept: number | undefined;
     const { registration, result: coap } = await this.#exchange(endpointName, operation, options, (endpoint, reg, timeout) => {
-      let request: OutgoingRequest;
-      const peer = { address: reg.address, port: reg.port };
-      if (composite) {
-        const formats = this.#compositeFormats(reg, options.format);
-        accept = formats.response;
-        request = { peer, method: 'FETCH', path: this.#target(reg, []), contentFormat: formats.request, accept, payload: this.codec.encodePaths(formats.request, paths) };
-      } else {
-        const path = paths[0] as Lwm2mPath;
-        accept = options.format ?? this.#readAccept(reg, path);
-        request = { peer, method: 'GET', path: this.#target(reg, path), ...(accept === undefined ? {} : { accept }) };
-      }
+      accept = composite ? this.#compositeFormats(reg, options.format).response : (options.format ?? this.#readAccept(reg, paths[0] as Lwm2mPath));
+      const request = { ...this.#observeRequest(reg, paths, composite, accept), peer: { address: reg.address, port: reg.port } };
       return endpoint.observe(request, { timeout, reregister: false, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     });
     const first = coap.response;
@@ -818,7 +862,7 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       observation.finish();
       return observation;
     }
-    // The registration may have ended while the request was out: then the observation is void.
+    // The registration may have ended (or moved) while the request was out.
     const current = await this.registrations.get(registration.id);
     if (current === undefined) {
       await coap.cancel({ active: false }).catch(() => undefined);
@@ -834,95 +878,212 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       ...(accept === undefined ? {} : { format: accept }),
       createdAt: this.#clock.now(),
     };
-    this.#live.set(token, { observation, coap });
+    const entry: LiveObservation = {
+      token,
+      observation,
+      coap,
+      registration,
+      paths,
+      composite,
+      format: accept,
+      lastSequence: first.observe,
+      lastNotifiedAt: Date.now(),
+    };
+    this.#track(entry);
     await this.observationStore.add(stored);
-    void this.#pump(observation, coap, registration);
+    void this.#pump(entry, coap);
+    // An Update from a new address may have come in meanwhile: follow it.
+    this.#followRegistration(current);
     return observation;
   }
 
-  /** Feeds a CoAP observation's notifications into the LwM2M observation and the server's events. */
-  async #pump(observation: Observation, coap: CoapObservation, registration: Registration): Promise<void> {
-    let first = true;
+  /** The GET (or FETCH, composite) that registers an observation, without its peer. */
+  #observeRequest(registration: Registration, paths: readonly Lwm2mPath[], composite: boolean, accept: number | undefined): Omit<OutgoingRequest, 'peer'> {
+    if (composite) {
+      // The path list of the request is SenML; LwM2M CBOR has no path-list form.
+      const contentFormat = accept === ContentFormat.SENML_JSON ? ContentFormat.SENML_JSON : ContentFormat.SENML_CBOR;
+      return {
+        method: 'FETCH',
+        path: this.#target(registration, []),
+        contentFormat,
+        ...(accept === undefined ? {} : { accept }),
+        payload: this.codec.encodePaths(contentFormat, paths),
+      };
+    }
+    return { method: 'GET', path: this.#target(registration, paths[0] as Lwm2mPath), ...(accept === undefined ? {} : { accept }) };
+  }
+
+  #track(entry: LiveObservation): void {
+    this.#live.set(entry.token, entry);
+    let entries = this.#liveByRegistration.get(entry.registration.id);
+    if (entries === undefined) {
+      entries = new Set();
+      this.#liveByRegistration.set(entry.registration.id, entries);
+    }
+    entries.add(entry);
+  }
+
+  /** Stops following an observation here; false when it was not followed (any more). */
+  #untrack(entry: LiveObservation): boolean {
+    if (this.#live.get(entry.token) !== entry) return false;
+    this.#live.delete(entry.token);
+    const entries = this.#liveByRegistration.get(entry.registration.id);
+    entries?.delete(entry);
+    if (entries?.size === 0) this.#liveByRegistration.delete(entry.registration.id);
+    return true;
+  }
+
+  /** Ends an observation whose registration ended: passively (its next notification gets Reset). */
+  #endLive(entry: LiveObservation, error: Error): void {
+    if (!this.#untrack(entry)) return;
+    entry.coap.cancel({ active: false }).catch(() => undefined);
+    entry.observation?.finish(error);
+  }
+
+  /**
+   * Feeds a CoAP observation's notifications into the LwM2M observation and the server's events.
+   * Ends when the CoAP observation does, unless it was replaced meanwhile (the client moved).
+   */
+  async #pump(entry: LiveObservation, coap: CoapObservation): Promise<void> {
+    let skipFirst = !coap.adopted;
     let ending: Error | undefined;
     try {
       for await (const response of coap) {
-        if (first) {
-          first = false;
+        if (skipFirst) {
+          skipFirst = false;
           continue;
         }
         if (!isSuccessCode(response.code)) {
-          ending = new RequestFailedError(`notification of ${observation.endpoint}`, response.code, response.payload.byteLength > 0 ? textOf(response.payload) : undefined);
+          ending = new RequestFailedError(`notification of ${entry.registration.endpoint}`, response.code, response.payload.byteLength > 0 ? textOf(response.payload) : undefined);
           break;
         }
+        if (response.observe !== undefined) entry.lastSequence = response.observe;
+        entry.lastNotifiedAt = Date.now();
         let value: ObservationValue;
         try {
-          value = this.#decodeObservationValue(response, observation.paths, observation.composite);
+          value = this.#decodeObservationValue(response, entry.paths, entry.composite);
         } catch (error) {
-          this.#logger.warn({ err: error, endpoint: observation.endpoint, token: observation.token }, 'undecodable notification dropped');
+          this.#logger.warn({ err: error, endpoint: entry.registration.endpoint, token: entry.token }, 'undecodable notification dropped');
           continue;
         }
-        observation.push(value);
-        this.emit('notification', { registration, token: observation.token, observation, value });
+        entry.observation?.push(value);
+        this.emit('notification', { registration: entry.registration, token: entry.token, observation: entry.observation, value });
       }
     } catch (error) {
       ending = error instanceof Error ? error : new Error(String(error));
     }
-    const live = this.#live.get(observation.token);
-    if (live !== undefined && live.observation === observation) {
-      this.#live.delete(observation.token);
-      await this.observationStore.remove(observation.token).catch(() => undefined);
+    if (entry.coap !== coap) return;
+    if (this.#untrack(entry)) await this.observationStore.remove(entry.token).catch(() => undefined);
+    entry.observation?.finish(ending);
+  }
+
+  /**
+   * After an Update: observations of the registration follow the client. Within one endpoint
+   * `movePeer` has moved them already; those still at another address (the client changed
+   * transport, or they were made before the registration moved in another process) are forgotten
+   * at the old peer (no message sent) and adopted at the new one, keeping their token, RFC 7641
+   * §3.4 ordering state and LwM2M Observation.
+   */
+  #followRegistration(registration: Registration): void {
+    const entries = this.#liveByRegistration.get(registration.id);
+    if (entries === undefined) return;
+    for (const entry of [...entries]) {
+      const previous = entry.registration;
+      entry.registration = registration;
+      const peer = entry.coap.response.peer;
+      if (previous.transport === registration.transport && peer.address === registration.address && peer.port === registration.port) continue;
+      const endpoint = this.#endpoints.get(registration.transport);
+      const old = entry.coap;
+      try {
+        if (endpoint === undefined) throw new InvalidRequestError(`transport ${JSON.stringify(registration.transport)} is not served here`);
+        // Synchronously forgotten, so the adoption below does not collide with it.
+        old.cancel({ active: false }).catch(() => undefined);
+        entry.coap = endpoint.adoptObservation(this.#adoptRequest(entry, registration), { reregister: false });
+      } catch (error) {
+        this.#logger.warn({ err: error, endpoint: registration.endpoint, token: entry.token }, 'observation could not follow the client to its new address');
+        if (this.#untrack(entry)) this.observationStore.remove(entry.token).catch(() => undefined);
+        old.cancel({ active: false }).catch(() => undefined);
+        entry.observation?.finish(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      if (this.#debugEnabled()) {
+        this.#logger.debug({ endpoint: registration.endpoint, token: entry.token, peer: `${registration.address}:${registration.port}` }, 'observation moved');
+      }
+      void this.#pump(entry, entry.coap);
     }
-    observation.finish(ending);
+  }
+
+  #adoptRequest(entry: ObservationState, registration: Registration): AdoptObservationRequest {
+    const request = this.#observeRequest(registration, entry.paths, entry.composite, entry.format);
+    return {
+      ...request,
+      method: entry.composite ? 'FETCH' : 'GET',
+      peer: { address: registration.address, port: registration.port },
+      token: entry.token,
+      ...(entry.lastSequence === undefined ? {} : { lastSequence: entry.lastSequence }),
+      lastNotifiedAt: entry.lastNotifiedAt,
+    };
+  }
+
+  /**
+   * Takes over an observation made by an earlier process (found in the store at `listen()`): its
+   * notifications, single or block-wise, are delivered as `notification` events without an
+   * Observation object. Skipped when its registration is gone or came over a transport not served here.
+   */
+  async #resumeObservation(stored: StoredObservation): Promise<void> {
+    if (this.#live.has(stored.token)) return;
+    try {
+      const registration = await this.registrations.get(stored.registrationId);
+      if (registration === undefined) return;
+      const endpoint = this.#endpoints.get(registration.transport);
+      if (endpoint === undefined) return;
+      const state: ObservationState = {
+        token: stored.token,
+        paths: stored.paths.map((path) => parsePath(path)),
+        composite: stored.composite,
+        format: stored.format,
+        lastSequence: undefined,
+        lastNotifiedAt: Date.now(),
+      };
+      const coap = endpoint.adoptObservation(this.#adoptRequest(state, registration), { reregister: false });
+      const entry: LiveObservation = { ...state, observation: undefined, coap, registration };
+      this.#track(entry);
+      void this.#pump(entry, entry.coap);
+    } catch (error) {
+      this.#logger.warn({ err: error, token: stored.token }, 'stored observation not resumed');
+    }
   }
 
   async #cancelObservation(observation: Observation, active: boolean): Promise<void> {
-    const live = this.#live.get(observation.token);
-    this.#live.delete(observation.token);
+    const entry = this.#live.get(observation.token);
+    if (entry !== undefined) this.#untrack(entry);
     await this.observationStore.remove(observation.token);
-    for (const interceptor of this.#interceptors) interceptor.release(observation.token);
     try {
-      await live?.coap?.cancel({ active });
+      await entry?.coap.cancel({ active });
     } finally {
       observation.finish();
     }
   }
 
-  /** Cancels (passively) an observation by token, e.g. one resumed from the store after a restart. */
-  async cancelObservation(token: string): Promise<boolean> {
-    const live = this.#live.get(token);
-    if (live !== undefined) {
-      await live.observation.cancel({ active: false });
+  /**
+   * Cancels an observation by token, e.g. one resumed from the store after a restart: passively
+   * by default (forget it; the client's next notification gets Reset), or actively (GET or FETCH
+   * with Observe=1 to the client). Resolves false when no such observation is known.
+   */
+  async cancelObservation(token: string, options: { active?: boolean } = {}): Promise<boolean> {
+    const active = options.active ?? false;
+    const entry = this.#live.get(token);
+    if (entry?.observation !== undefined) {
+      await entry.observation.cancel({ active });
       return true;
     }
-    for (const interceptor of this.#interceptors) interceptor.release(token);
+    if (entry !== undefined) {
+      this.#untrack(entry);
+      await this.observationStore.remove(token);
+      await entry.coap.cancel({ active });
+      return true;
+    }
     return (await this.observationStore.remove(token)) !== undefined;
-  }
-
-  /** A notification for an observation made by an earlier process (see `resumeObservations`). */
-  async #onResumedNotification(
-    transport: string,
-    token: string,
-    payload: Uint8Array,
-    contentFormat: number | undefined,
-    sequence: number | undefined,
-    peer: PeerAddress,
-  ): Promise<boolean> {
-    const stored = await this.observationStore.get(token);
-    if (stored === undefined) return false;
-    const registration = await this.registrations.get(stored.registrationId);
-    if (registration === undefined || registration.transport !== transport || registration.address !== peer.address || registration.port !== peer.port) {
-      return false;
-    }
-    const paths = stored.paths.map((p) => parsePath(p));
-    let value: ObservationValue;
-    try {
-      value = this.#decodeObservationValue({ payload, contentFormat, observe: sequence }, paths, stored.composite);
-    } catch (error) {
-      this.#logger.warn({ err: error, token }, 'undecodable resumed notification dropped');
-      return true;
-    }
-    this.emit('notification', { registration, token, observation: undefined, value });
-    return true;
   }
 }
 

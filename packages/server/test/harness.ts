@@ -1,6 +1,7 @@
-import type { PeerAddress } from '@lwm2m/core';
+import { EventEmitter } from 'node:events';
+import type { DatagramSocket, DatagramSocketEvents, PeerAddress } from '@lwm2m/core';
 import { createCoapEndpoint, createMemorySocketPair } from '@lwm2m/transport-coap';
-import type { CoapEndpoint, CoapResponse, OutgoingRequest, RequestHandler } from '@lwm2m/transport-coap';
+import type { CoapEndpoint, CoapResponse, MemorySocket, OutgoingRequest, RequestHandler } from '@lwm2m/transport-coap';
 import type { Clock } from '../src/clock.js';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer, ServerEvents, ServerOptions } from '../src/server.js';
@@ -94,4 +95,56 @@ export async function eventually(check: () => void | Promise<void>, ms = 2000): 
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
+}
+
+/**
+ * A client behind a NAT, as the server sees it: the client's datagrams arrive from the NAT's
+ * current public mapping, and only datagrams sent to that mapping reach the client (an old
+ * mapping is gone). `rebind` gives the client a new public port, as a NAT does after idling.
+ */
+export interface NatPair {
+  readonly serverSocket: DatagramSocket;
+  readonly clientSocket: MemorySocket;
+  rebind(port: number): void;
+  readonly mapping: PeerAddress;
+  /** Peers the server sent to that no longer reach the client. */
+  readonly lost: PeerAddress[];
+}
+
+export function createNatPair(): NatPair {
+  const [inner, clientSocket] = createMemorySocketPair();
+  let mapping: PeerAddress = { address: '198.51.100.7', port: 40000 };
+  const lost: PeerAddress[] = [];
+  const events = new EventEmitter<DatagramSocketEvents>();
+  inner.on('message', (message) => events.emit('message', { ...message, peer: mapping }));
+  inner.on('close', () => events.emit('close'));
+  const serverSocket: DatagramSocket = {
+    send(data, peer) {
+      if (peer.address === mapping.address && peer.port === mapping.port) return inner.send(data, clientSocket.local);
+      lost.push(peer);
+      return Promise.resolve();
+    },
+    address: () => inner.address(),
+    maxDatagramSize: () => 1152,
+    on(event, listener) {
+      events.on(event, listener as never);
+      return serverSocket;
+    },
+    off(event, listener) {
+      events.off(event, listener as never);
+      return serverSocket;
+    },
+    close: () => inner.close(),
+  };
+  return {
+    serverSocket,
+    clientSocket,
+    rebind(port) {
+      mapping = { address: mapping.address, port };
+    },
+    get mapping() {
+      return mapping;
+    },
+    lost,
+  };
 }
