@@ -148,6 +148,13 @@ async function post(host: DmHost, request: IncomingRequest, context: OperationCo
     return { code: CoapCode.CHANGED };
   }
   if (path.length === 4) throw new MethodNotAllowedError('POST on a resource instance');
+  if (path.length === 3) {
+    // POST on a resource is Execute, or (1.1) a partial update adding instances to a multiple resource.
+    host.tree.discover(path, { ssid: host.ssid, bootstrap: false });
+    if (host.tree.registry.getResource(objectId, resourceId as number)?.multiple !== true) {
+      throw new MethodNotAllowedError(`POST on ${formatPath(path)}: neither executable nor a multiple-instance resource`);
+    }
+  }
   // Partial update of an instance, or (1.1) of a multiple-instance resource.
   const node = decodeNode(host, request, path);
   await host.tree.write(path, node, false, context);

@@ -400,7 +400,22 @@ export class ServerSession implements DmHost, ReportingHost {
     }
   }
 
+  /**
+   * Forgets the connection after the server stopped answering, so the next attempt connects again:
+   * over DTLS a restarted server has lost our session and silently drops its records, so only a
+   * new handshake gets through (UDP gets a fresh source port, which also helps behind a NAT).
+   */
+  #dropConnectionUnlessAnswered(error: unknown): void {
+    if (error instanceof Lwm2mRequestError && error.coapCode !== undefined) return;
+    const endpoint = this.#endpoint;
+    if (endpoint === undefined) return;
+    this.#endpoint = undefined;
+    this.#peer = undefined;
+    endpoint.close().catch((closeError: unknown) => this.logger.debug({ err: closeError, ssid: this.ssid }, 'closing a dead connection failed'));
+  }
+
   #failed(error: Error): void {
+    this.#dropConnectionUnlessAnswered(error);
     const retry = this.#host.retry;
     const final = this.#attempt >= retry.attempts;
     this.#state = 'failed';
@@ -453,6 +468,7 @@ export class ServerSession implements DmHost, ReportingHost {
       if (this.#state !== 'registered') return;
       // 4.04: the server forgot us; anything else: it is unreachable. Either way, register again.
       this.logger.info({ ssid: this.ssid, err: (error as Error).message }, 'update failed; registering again');
+      this.#dropConnectionUnlessAnswered(error);
       this.#location = undefined;
       this.#state = 'failed';
       this.#attempt = 0;

@@ -290,9 +290,7 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
     expect((await reboot)[0]).toMatchObject({ paths: [[3, 0, 4]], args: '' });
   });
 
-  // BUG(@lwm2m/client): Execute (POST, no payload) on a readable single-instance resource is
-  // answered 4.00 (it is taken as a partial-update Write with an empty body) instead of 4.05
-  // Method Not Allowed, which TS Core's Execute table and the client README ("Execute on RW → 4.05") give.
+  // Execute on a readable single-instance resource: 4.05 (TS Core's Execute table), not a partial-update Write.
   test('execute on a resource that is not executable is refused with 4.05', async () => {
     await expect(t.server.execute(endpoint, '/3303/1/5700')).rejects.toMatchObject({ codeText: '4.05' });
     await expect(t.server.execute(endpoint, '/3303/1/5750')).rejects.toMatchObject({ codeText: '4.05' });

@@ -124,10 +124,7 @@ describe('client and server over DTLS-PSK', () => {
     expect(await t.server.getRegistration('e2e-dtls')).toBeUndefined();
   });
 
-  // BUG(@lwm2m/client): after a failed Update/Register over DTLS the session keeps its socket
-  // (ServerSession #connect reuses the endpoint), so the client retries forever on a DTLS session
-  // the restarted server no longer has (it drops those records silently): transport.connect() is
-  // called once, the Register times out on every attempt. It must handshake again after a failure.
+  // A restarted server has lost the DTLS session and drops its records: the client must handshake again.
   test('after the server restarts (DTLS sessions lost) the client registers again with a new handshake', async () => {
     const client = createClient({
       endpoint: 'e2e-dtls',
