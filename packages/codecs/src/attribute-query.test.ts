@@ -8,7 +8,19 @@ import {
 
 describe('parseAttributeQuery', () => {
   it('reads values and removals', () => {
-    expect(parseAttributeQuery(['pmin=10', 'pmax=60', 'gt=20.5', 'lt=-3', 'st=0.5', 'edge=1', 'con=0', 'hqmax=4', 'epmin'])).toEqual({
+    expect(
+      parseAttributeQuery([
+        'pmin=10',
+        'pmax=60',
+        'gt=20.5',
+        'lt=-3',
+        'st=0.5',
+        'edge=1',
+        'con=0',
+        'hqmax=4',
+        'epmin',
+      ]),
+    ).toEqual({
       set: { pmin: 10, pmax: 60, gt: 20.5, lt: -3, st: 0.5, edge: 1, con: 0, hqmax: 4 },
       unset: ['epmin'],
     });
@@ -41,11 +53,17 @@ describe('formatAttributeQuery', () => {
   it('writes in the usual order and round-trips', () => {
     const query = formatAttributeQuery({ set: { st: 1, pmax: 60, pmin: 5, gt: 0.000001 }, unset: ['lt'] });
     expect(query).toEqual(['pmin=5', 'pmax=60', 'gt=0.000001', 'lt', 'st=1']);
-    expect(parseAttributeQuery(query)).toEqual({ set: { pmin: 5, pmax: 60, gt: 0.000001, st: 1 }, unset: ['lt'] });
+    expect(parseAttributeQuery(query)).toEqual({
+      set: { pmin: 5, pmax: 60, gt: 0.000001, st: 1 },
+      unset: ['lt'],
+    });
   });
 
   it('never writes exponent notation', () => {
-    expect(formatAttributeQuery({ set: { gt: 1e-7, lt: -1e21 } })).toEqual(['gt=0.0000001', 'lt=-1000000000000000000000']);
+    expect(formatAttributeQuery({ set: { gt: 1e-7, lt: -1e21 } })).toEqual([
+      'gt=0.0000001',
+      'lt=-1000000000000000000000',
+    ]);
   });
 
   it('refuses bad values and contradictions', () => {

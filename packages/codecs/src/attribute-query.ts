@@ -14,13 +14,28 @@ const INTEGER_NAMES = new Set<AttributeName>(['pmin', 'pmax', 'epmin', 'epmax', 
 const NUMBER_NAMES = new Set<AttributeName>(['gt', 'lt', 'st']);
 const FLAG_NAMES = new Set<AttributeName>(['edge', 'con']);
 /** The order Leshan and Anjay write them in. */
-const ATTRIBUTE_ORDER: readonly AttributeName[] = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax', 'edge', 'con', 'hqmax'];
+const ATTRIBUTE_ORDER: readonly AttributeName[] = [
+  'pmin',
+  'pmax',
+  'gt',
+  'lt',
+  'st',
+  'epmin',
+  'epmax',
+  'edge',
+  'con',
+  'hqmax',
+];
 
 const UNSIGNED = /^[0-9]{1,15}$/;
 const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/;
 
 function isAttributeName(name: string): name is AttributeName {
-  return INTEGER_NAMES.has(name as AttributeName) || NUMBER_NAMES.has(name as AttributeName) || FLAG_NAMES.has(name as AttributeName);
+  return (
+    INTEGER_NAMES.has(name as AttributeName) ||
+    NUMBER_NAMES.has(name as AttributeName) ||
+    FLAG_NAMES.has(name as AttributeName)
+  );
 }
 
 function fail(message: string): never {
@@ -89,12 +104,16 @@ export function formatAttributeQuery(changes: {
     }
   }
   for (const name of unset) if (!isAttributeName(name)) fail(`unknown attribute ${JSON.stringify(name)}`);
-  for (const name of Object.keys(set)) if (!isAttributeName(name)) fail(`unknown attribute ${JSON.stringify(name)}`);
+  for (const name of Object.keys(set))
+    if (!isAttributeName(name)) fail(`unknown attribute ${JSON.stringify(name)}`);
   return out;
 }
 
 /** Applies changes to the attributes a path had; the result may still break {@link attributeRuleViolation}. */
-export function applyAttributeChanges(current: NotificationAttributes, changes: AttributeChanges): NotificationAttributes {
+export function applyAttributeChanges(
+  current: NotificationAttributes,
+  changes: AttributeChanges,
+): NotificationAttributes {
   const next: { -readonly [K in AttributeName]?: number } = { ...current };
   for (const name of changes.unset) delete next[name];
   Object.assign(next, changes.set);
@@ -109,8 +128,10 @@ export function attributeRuleViolation(attributes: NotificationAttributes): stri
   const { gt, lt, st, epmin, epmax } = attributes;
   if (gt !== undefined && lt !== undefined) {
     if (!(lt < gt)) return `lt (${lt}) must be less than gt (${gt})`;
-    if (st !== undefined && !(lt + 2 * st < gt)) return `lt + 2*st (${lt + 2 * st}) must be less than gt (${gt})`;
+    if (st !== undefined && !(lt + 2 * st < gt))
+      return `lt + 2*st (${lt + 2 * st}) must be less than gt (${gt})`;
   }
-  if (epmin !== undefined && epmax !== undefined && epmax < epmin) return `epmax (${epmax}) must not be less than epmin (${epmin})`;
+  if (epmin !== undefined && epmax !== undefined && epmax < epmin)
+    return `epmax (${epmax}) must not be less than epmin (${epmin})`;
   return undefined;
 }

@@ -118,6 +118,25 @@ export class CborWriter {
     this.pos = pos + length;
   }
 
+  /**
+   * The text `id` or `id/second` (second >= 0) for ids 0..65535, digits written straight into the
+   * buffer: a SenML name relative to a base name, without making the string.
+   */
+  idsText(id: number, second: number): void {
+    const first = digitCount(id);
+    const length = second < 0 ? first : first + 1 + digitCount(second);
+    this.reserve(length + 1);
+    const bytes = this.bytes;
+    let pos = this.pos;
+    bytes[pos++] = (TEXT << 5) | length;
+    pos = writeDigits(bytes, pos, id, first);
+    if (second >= 0) {
+      bytes[pos++] = 0x2f;
+      pos = writeDigits(bytes, pos, second, digitCount(second));
+    }
+    this.pos = pos;
+  }
+
   string(major: number, content: Uint8Array): void {
     this.head(major, content.byteLength);
     this.reserve(content.byteLength);
@@ -150,6 +169,20 @@ export class CborWriter {
     // its ArrayBuffer with other pooled allocations: callers must use byteOffset/byteLength.
     return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.start, this.pos - this.start);
   }
+}
+
+/** Decimal digits of an id (0..65535). */
+function digitCount(id: number): number {
+  return id < 10 ? 1 : id < 100 ? 2 : id < 1000 ? 3 : id < 10000 ? 4 : 5;
+}
+
+/** Writes the `count` decimal digits of `n` at `pos`; gives the position after them. */
+function writeDigits(bytes: Uint8Array, pos: number, n: number, count: number): number {
+  for (let i = count - 1; i >= 0; i--) {
+    bytes[pos + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + count;
 }
 
 /**

@@ -81,6 +81,9 @@ function pathOf(ids: readonly number[], length: number): Lwm2mPath {
   return ids.slice(0, length) as unknown as Lwm2mPath;
 }
 
+/** Above every resource id: no id is taken for new without a lookup. */
+const UNKNOWN_MAX_RID = 0x10000;
+
 /**
  * Builds the node at `path` from values added one at a time, each a resource or resource instance
  * below `path`, straight into the node's maps. A resource becomes multiple when the model says so
@@ -104,6 +107,8 @@ export class NodeAssembler {
   /** The multiple resource last added to in `resources`, and its id (-1 for none). */
   private lastRid = -1;
   private lastResource: GatheredResource | undefined;
+  /** The highest resource id in `resources`, or {@link UNKNOWN_MAX_RID} when not known. */
+  private maxRid = -1;
   /** The value at a resource-instance `path`. */
   private leaf: { type: ResourceType; value: ResourceValue } | undefined;
   /** Times of the values that carry one, by formatted path; made for the first timed value. */
@@ -148,8 +153,11 @@ export class NodeAssembler {
     const resources = this.resourcesOf(ids[1] as number);
     const rid = ids[2] as number;
     // Instances of one resource come in a row: the one gathered last is at hand without a lookup.
-    const existing = rid === this.lastRid ? this.lastResource : resources.get(rid);
+    // Resources mostly come in id order: one above every id so far is new without a lookup either.
+    const existing =
+      rid > this.maxRid ? undefined : rid === this.lastRid ? this.lastResource : resources.get(rid);
     if (existing === undefined) {
+      if (rid > this.maxRid) this.maxRid = rid;
       if (time !== undefined) this.setTime(ids, length, time);
       if (length === 3 && !(multiple ?? this.object?.resources.get(rid)?.multiple === true)) {
         resources.set(rid, singleResource(rid, type, value));
@@ -198,7 +206,13 @@ export class NodeAssembler {
     let resources = this.resources;
     if (iid !== this.lastIid || resources === undefined) {
       resources = this.instances.get(iid);
-      if (resources === undefined) this.instances.set(iid, (resources = new Map()));
+      if (resources === undefined) {
+        this.instances.set(iid, (resources = new Map()));
+        this.maxRid = -1;
+      } else {
+        // Ids already in that map are not known here: look every one up.
+        this.maxRid = UNKNOWN_MAX_RID;
+      }
       this.resources = resources;
       this.lastIid = iid;
       this.lastRid = -1;

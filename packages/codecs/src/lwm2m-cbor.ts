@@ -7,8 +7,10 @@
  * Write-Composite, Observe-Composite notifications, Send).
  *
  * Both directions go through the CBOR reader and writer of this package (cbor-reader.ts says why
- * not cbor-x): the reader checks every limit as it goes and builds the path tree without an
- * intermediate object graph, and duplicate paths are caught.
+ * not cbor-x): the reader checks every limit as it goes and hands each value to a sink, and
+ * duplicate paths are caught. A single node is read straight into its node maps and written
+ * straight from them; composites go through a tree of paths, where values of several requested
+ * paths meet.
  *
  * Values follow the CBOR (60) conventions of cbor.ts: time is tag 1 with integer seconds,
  * objlnk is the text `3:0`, floats are float32 when exact and float64 otherwise.
@@ -31,15 +33,18 @@ import {
 import type {
   Lwm2mNode,
   Lwm2mPath,
+  MultipleResource,
+  ObjectDefinition,
   ObjectInstanceNode,
+  ObjectNode,
   ObjectRegistry,
+  ResourceDefinition,
   PathLevel,
   ResourceNode,
   ResourceType,
   ResourceValue,
 } from '@lwm2m/core';
 import { ARRAY, BREAK, CborReader, MAP, UNSIGNED, guessType, scalarToValue } from './cbor-reader.js';
-import type { CborScalar } from './cbor-reader.js';
 import { CborWriter, writeResourceValue } from './cbor-writer.js';
 import type { CodecContext, CompositeFormat, CompositeNodes } from './types.js';
 
@@ -190,13 +195,127 @@ function insertNode(root: Branch, node: Lwm2mNode, path: Lwm2mPath): void {
   }
 }
 
+/** The children of a node that has any, in the order they are written. */
+type Container = ObjectNode | ObjectInstanceNode | MultipleResource;
+
+function isContainer(node: Lwm2mNode): node is Container {
+  return node.kind === 'object' || node.kind === 'objectInstance' || node.kind === 'multipleResource';
+}
+
+function childCount(node: Container): number {
+  return node.kind === 'object'
+    ? node.instances.size
+    : node.kind === 'objectInstance'
+      ? node.resources.size
+      : node.instances.size;
+}
+
+/** The one child of a container holding exactly one. */
+function onlyChild(node: Container): Lwm2mNode {
+  if (node.kind === 'object')
+    return (node.instances.values().next() as IteratorYieldResult<ObjectInstanceNode>).value;
+  if (node.kind === 'objectInstance')
+    return (node.resources.values().next() as IteratorYieldResult<ResourceNode>).value;
+  const [riid, value] = (node.instances.entries().next() as IteratorYieldResult<[number, ResourceValue]>)
+    .value;
+  return resourceInstance(riid, node.type, value);
+}
+
+/**
+ * True when every child of the containers in `node` sits under its own id as key and every id is
+ * in range: then the node can be written as it stands, as the tree would write it, with no
+ * duplicate to catch. Anything else goes through the tree, which reports it.
+ */
+function isWellKeyed(node: Lwm2mNode): boolean {
+  switch (node.kind) {
+    case 'object':
+      for (const [iid, instance] of node.instances)
+        if (iid !== instance.id || !isWellKeyed(instance)) return false;
+      return isId(node.id);
+    case 'objectInstance':
+      for (const [rid, resource] of node.resources)
+        if (rid !== resource.id || !isWellKeyed(resource)) return false;
+      return isId(node.id);
+    case 'multipleResource':
+      for (const riid of node.instances.keys()) if (!isId(riid)) return false;
+      return isId(node.id);
+    default:
+      return isId(node.id);
+  }
+}
+
+function isId(id: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id <= MAX_ID;
+}
+
+/**
+ * Writes the entries of `node` (a map at path depth `depth`) straight from the node, folding
+ * single-child chains into array keys exactly as {@link writeMap} does for the tree.
+ */
+function writeChildren(w: CborWriter, node: Container, depth: number): void {
+  w.head(MAP, childCount(node));
+  if (node.kind === 'multipleResource') {
+    // Resource instances are leaves: one id key each, nothing to fold.
+    for (const [riid, value] of node.instances) {
+      w.head(UNSIGNED, riid);
+      writeResourceValue(w, node.type, value, FORMAT);
+    }
+    return;
+  }
+  const children: Iterable<Lwm2mNode> =
+    node.kind === 'object' ? node.instances.values() : node.resources.values();
+  for (const child of children) writeEntry(w, child, depth, undefined);
+}
+
+/**
+ * Writes one map entry: the key (the child's id, or an array of ids when single children follow,
+ * up to the resource-instance level, after the ids in `prefix`) and its value.
+ */
+function writeEntry(w: CborWriter, child: Lwm2mNode, depth: number, prefix: Lwm2mPath | undefined): void {
+  const before = prefix === undefined ? 0 : prefix.length;
+  let chain = before + 1;
+  let target = child;
+  while (isContainer(target) && depth + chain < 4 && childCount(target) === 1) {
+    target = onlyChild(target);
+    chain++;
+  }
+  if (chain === 1) {
+    w.head(UNSIGNED, child.id);
+  } else {
+    w.head(ARRAY, chain);
+    for (let i = 0; i < before; i++) w.head(UNSIGNED, (prefix as Lwm2mPath)[i] as number);
+    let node = child;
+    w.head(UNSIGNED, node.id);
+    for (let i = before + 1; i < chain; i++) {
+      node = onlyChild(node as Container);
+      w.head(UNSIGNED, node.id);
+    }
+  }
+  if (isContainer(target)) writeChildren(w, target, depth + chain);
+  else writeResourceValue(w, target.type, target.value, FORMAT);
+}
+
 function encode(node: Lwm2mNode, path: Lwm2mPath): Uint8Array {
-  const root: Branch = new Map();
-  insertNode(root, node, path);
+  const level = KIND_LEVEL[node.kind];
+  if (path.length !== level || path[level - 1] !== node.id) {
+    encodeFail(`a ${node.kind} node with id ${node.id} does not fit path ${formatPath(path)}`);
+  }
   const w = new CborWriter();
   // An object without instances has nothing to say: an empty map, as Anjay answers such a Read.
-  if (node.kind === 'object' && node.instances.size === 0) w.head(MAP, 0);
-  else writeMap(w, root, 0);
+  if (node.kind === 'object' && node.instances.size === 0) {
+    if (!isId(node.id)) encodeFail(`id ${node.id} out of range`);
+    w.head(MAP, 0);
+    return w.finish();
+  }
+  if (isWellKeyed(node)) {
+    // One entry at the root: the ids above the node, then the node (folded further when it has one child).
+    w.head(MAP, 1);
+    writeEntry(w, node, 0, path.length > 1 ? (path.slice(0, -1) as unknown as Lwm2mPath) : undefined);
+    return w.finish();
+  }
+  const root: Branch = new Map();
+  insertNode(root, node, path);
+  writeMap(w, root, 0);
   return w.finish();
 }
 
@@ -225,55 +344,78 @@ function encodeComposite(nodes: CompositeNodes): Uint8Array {
 // Decoding
 
 /**
- * Reads a whole payload into a {@link Branch} tree, checking structure, ids, duplicates and the
+ * Takes what the reader finds, in payload order: each value at a resource or resource-instance
+ * path, and each empty map (an empty object instance or multiple resource, or nothing at all).
+ * `ids` is the reader's own array: only its first `length` count, and only during the call.
+ * `start` is the offset to report a conflict at.
+ */
+interface EntrySink {
+  value(
+    ids: readonly number[],
+    length: number,
+    type: ResourceType,
+    value: ResourceValue,
+    definition: ResourceDefinition | undefined,
+    start: number,
+  ): void;
+  emptyMap(ids: readonly number[], length: number, start: number): void;
+}
+
+/**
+ * Reads a whole payload, handing values and empty maps to a sink, checking structure, ids and the
  * context's limits as it goes. Values are typed on the spot with the model (or guessed).
  */
 class Lwm2mCborReader {
-  private readonly r: CborReader;
+  readonly r: CborReader;
   private readonly registry: ObjectRegistry;
   /** Ids of the path being read; only the first `pathLength` are meaningful. */
   private readonly ids: number[] = [0, 0, 0, 0];
   private pathLength = 0;
+  private sink: EntrySink | undefined;
+  /** The object definition of the last value, kept while values stay in one object. */
+  private objectId = -1;
+  private object: ObjectDefinition | undefined;
 
   constructor(bytes: Uint8Array, context: CodecContext) {
     this.r = new CborReader(bytes, context.limits, FORMAT, 'LwM2M CBOR: ');
     this.registry = context.registry;
   }
 
-  private currentPath(length = this.pathLength): string {
+  currentPath(length = this.pathLength): string {
     return formatPath(this.ids.slice(0, length) as unknown as Lwm2mPath);
   }
 
-  /** The tree of the whole payload, which must be exactly one map. */
-  readRoot(): Branch {
+  /** Reads the whole payload, which must be exactly one map, into `sink`. */
+  readRoot(sink: EntrySink): void {
     const r = this.r;
+    this.sink = sink;
     if (r.bytes.byteLength === 0) r.fail('empty payload');
     const start = r.pos;
     const initial = r.next();
     if (initial >> 5 !== MAP) r.fail('the payload must be a map', start);
-    const root: Branch = new Map();
-    this.readMap(initial & 0x1f, start, root, 1);
+    this.readMap(initial & 0x1f, start, 1);
     r.expectEnd('the root map');
-    return root;
   }
 
-  /** Reads the entries of a map whose head is already consumed into `branch`. */
-  private readMap(info: number, start: number, branch: Branch, depth: number): void {
+  /** Reads the entries of a map whose head is already consumed; an empty one goes to the sink. */
+  private readMap(info: number, start: number, depth: number): void {
     const r = this.r;
     r.checkDepth(depth, start);
     const count = r.length(info, start, 2);
     const base = this.pathLength;
-    for (let i = 0; count < 0 || i < count; i++) {
+    let i = 0;
+    for (; count < 0 || i < count; i++) {
       if (count < 0 && r.peek() === BREAK) {
         r.pos++;
-        return;
+        break;
       }
       if (++r.entries > r.limits.maxEntries) r.fail(`more than ${r.limits.maxEntries} map entries`);
       this.pathLength = base;
       this.readKey(depth);
-      this.readEntryValue(branch, base, depth);
+      this.readEntryValue(depth);
     }
     this.pathLength = base;
+    if (i === 0) (this.sink as EntrySink).emptyMap(this.ids, base, start);
   }
 
   /** Reads a key (one id or an array of ids) onto the current path. */
@@ -308,59 +450,246 @@ class Lwm2mCborReader {
     this.ids[this.pathLength++] = id;
   }
 
-  /** Reads the value after a key: a nested map or a resource value, stored in the tree. */
-  private readEntryValue(root: Branch, base: number, depth: number): void {
+  /** Reads the value after a key: a nested map, or a resource value for the sink. */
+  private readEntryValue(depth: number): void {
     const r = this.r;
-    // Walk (creating) the branches for the ids this key added, but the last.
-    let branch = root;
-    for (let level = base; level < this.pathLength - 1; level++) {
-      branch = this.childBranch(branch, level);
-    }
-    const last = this.pathLength - 1;
     const start = r.pos;
     const initial = r.peek();
     if (initial >> 5 === MAP) {
       r.pos++;
       if (this.pathLength >= 4) r.fail(`a map at ${this.currentPath()}, which is a resource instance`, start);
-      this.readMap(initial & 0x1f, start, this.childBranch(branch, last), depth + 1);
+      this.readMap(initial & 0x1f, start, depth + 1);
       return;
     }
     if (this.pathLength < 3) r.fail(`a value at ${this.currentPath()}, which is not a resource`, start);
-    const id = this.ids[last] as number;
-    if (branch.has(id)) r.fail(`${this.currentPath()} is given twice`, start);
-    const item = r.readScalar(depth + 1);
-    branch.set(id, this.typed(item, start));
-  }
-
-  /** The map at `ids[level]` below `branch`, created when new; a value there is a conflict. */
-  private childBranch(branch: Branch, level: number): Branch {
-    const id = this.ids[level] as number;
-    const existing = branch.get(id);
-    if (existing === undefined) {
-      const created: Branch = new Map();
-      branch.set(id, created);
-      return created;
+    const ids = this.ids;
+    const objectId = ids[0] as number;
+    if (objectId !== this.objectId) {
+      this.objectId = objectId;
+      this.object = this.registry.getObject(objectId);
     }
-    if (existing instanceof Map) return existing;
-    return this.r.fail(`${this.currentPath(level + 1)} has a value and nested entries`);
-  }
-
-  private typed(item: CborScalar, start: number): TypedValue {
-    const definition = this.registry.getResource(this.ids[0] as number, this.ids[2] as number);
+    const definition = this.object?.resources.get(ids[2] as number);
+    const item = r.readScalar(depth + 1);
     if (definition?.type === 'none')
-      this.r.fail(`executable resource ${this.currentPath(3)} carries no value`, start);
+      r.fail(`executable resource ${this.currentPath(3)} carries no value`, start);
     const type = definition?.type ?? guessType(item);
+    let value: ResourceValue;
     try {
-      return { type, value: scalarToValue(item, type, FORMAT) };
+      value = scalarToValue(item, type, FORMAT);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return this.r.fail(`${message} at ${this.currentPath()}`, start);
+      return r.fail(`${message} at ${this.currentPath()}`, start);
+    }
+    (this.sink as EntrySink).value(ids, this.pathLength, type, value, definition, start);
+  }
+}
+
+/** `ids` cut to `length`, formatted, for messages. */
+function idsText(ids: readonly number[], length: number): string {
+  return formatPath(ids.slice(0, length) as unknown as Lwm2mPath);
+}
+
+/**
+ * Builds the {@link Branch} tree of the whole payload (for composites, whose requested paths are
+ * looked up once everything is read), catching duplicates and values with nested entries.
+ */
+class TreeSink implements EntrySink {
+  readonly root: Branch = new Map();
+  private readonly r: CborReader;
+
+  constructor(r: CborReader) {
+    this.r = r;
+  }
+
+  value(
+    ids: readonly number[],
+    length: number,
+    type: ResourceType,
+    value: ResourceValue,
+    _d: unknown,
+    start: number,
+  ): void {
+    const branch = this.branchAt(ids, length - 1, start);
+    const id = ids[length - 1] as number;
+    if (branch.has(id)) this.r.fail(`${idsText(ids, length)} is given twice`, start);
+    branch.set(id, { type, value });
+  }
+
+  emptyMap(ids: readonly number[], length: number, start: number): void {
+    this.branchAt(ids, length, start);
+  }
+
+  /** The branch at the first `length` ids, created as needed; a value in the way is a conflict. */
+  private branchAt(ids: readonly number[], length: number, start: number): Branch {
+    let branch = this.root;
+    for (let level = 0; level < length; level++) {
+      const id = ids[level] as number;
+      const existing = branch.get(id);
+      if (existing === undefined) {
+        const created: Branch = new Map();
+        branch.set(id, created);
+        branch = created;
+      } else if (existing instanceof Map) {
+        branch = existing;
+      } else {
+        this.r.fail(`${idsText(ids, level + 1)} has a value and nested entries`, start);
+      }
+    }
+    return branch;
+  }
+}
+
+/** A multiple resource while its instances are read. */
+interface GatheredResource {
+  readonly kind: 'multipleResource';
+  readonly id: number;
+  type: ResourceType;
+  readonly instances: Map<number, ResourceValue>;
+}
+
+/**
+ * Builds the node at one path straight from the values as they are read (a single-path Read,
+ * Write or notification): nothing may lie outside the path but the maps on the way to it.
+ */
+class NodeSink implements EntrySink {
+  private readonly path: Lwm2mPath;
+  private readonly r: CborReader;
+  private readonly registry: ObjectRegistry;
+  /** Resources by instance id, in first-seen order. */
+  private readonly instances = new Map<number, Map<number, ResourceNode | GatheredResource>>();
+  private lastIid = -1;
+  private resources: Map<number, ResourceNode | GatheredResource> | undefined;
+  /** The value at a resource-instance path. */
+  private leaf: TypedValue | undefined;
+  /** The first single value the model says is a multiple resource. */
+  private misfit: { readonly message: string; readonly start: number } | undefined;
+
+  constructor(path: Lwm2mPath, r: CborReader, registry: ObjectRegistry) {
+    this.path = path;
+    this.r = r;
+    this.registry = registry;
+  }
+
+  value(
+    ids: readonly number[],
+    length: number,
+    type: ResourceType,
+    value: ResourceValue,
+    definition: ResourceDefinition | undefined,
+    start: number,
+  ): void {
+    this.within(ids, length, true, start);
+    if (this.path.length === 4) {
+      if (this.leaf !== undefined) this.r.fail(`${idsText(ids, length)} is given twice`, start);
+      this.leaf = { type, value };
+      return;
+    }
+    const resources = this.resourcesOf(ids[1] as number);
+    const rid = ids[2] as number;
+    const existing = resources.get(rid);
+    if (length === 3) {
+      if (existing !== undefined) this.r.fail(`${idsText(ids, 3)} is given twice`, start);
+      // Reported once the payload is read, so that a conflict later in it (instances under this
+      // value) is what the error names, as for a resource the model does not know.
+      if (definition?.multiple === true && this.misfit === undefined) {
+        this.misfit = { message: `multiple-instance resource ${idsText(ids, 3)} has a single value`, start };
+      }
+      resources.set(rid, singleResource(rid, type, value));
+      return;
+    }
+    const riid = ids[3] as number;
+    if (existing === undefined) {
+      const gathered: GatheredResource = { kind: 'multipleResource', id: rid, type, instances: new Map() };
+      gathered.instances.set(riid, value);
+      resources.set(rid, gathered);
+      return;
+    }
+    if (existing.kind === 'resource') this.r.fail(`${idsText(ids, 3)} has a value and nested entries`, start);
+    const instances = (existing as GatheredResource).instances;
+    const size = instances.size;
+    // An empty map made it without a model type: the first value's type stands, as for a new one.
+    if (size === 0) (existing as GatheredResource).type = type;
+    instances.set(riid, value);
+    if (instances.size === size) this.r.fail(`${idsText(ids, 4)} is given twice`, start);
+  }
+
+  emptyMap(ids: readonly number[], length: number, start: number): void {
+    // A map on the way to the path says nothing; one at or below it is an empty container.
+    if (!this.within(ids, length, false, start)) return;
+    if (length === 2) {
+      this.resourcesOf(ids[1] as number);
+    } else if (length === 3) {
+      const resources = this.resourcesOf(ids[1] as number);
+      const rid = ids[2] as number;
+      const existing = resources.get(rid);
+      if (existing?.kind === 'resource')
+        this.r.fail(`${idsText(ids, 3)} has a value and nested entries`, start);
+      if (existing === undefined) {
+        const type = this.registry.getResource(ids[0] as number, rid)?.type ?? 'opaque';
+        resources.set(rid, { kind: 'multipleResource', id: rid, type, instances: new Map() });
+      }
+    }
+  }
+
+  /**
+   * Whether the first `length` ids lie at or below the path (true), or on the way to it (false,
+   * allowed for maps only); anything else fails.
+   */
+  private within(ids: readonly number[], length: number, isValue: boolean, start: number): boolean {
+    const path = this.path;
+    const common = length < path.length ? length : path.length;
+    for (let i = 0; i < common; i++) {
+      if (ids[i] !== path[i]) this.r.fail(`${idsText(ids, i + 1)} is outside ${formatPath(path)}`, start);
+    }
+    if (length >= path.length) return true;
+    if (isValue) this.r.fail(`value at ${idsText(ids, length)} is outside ${formatPath(path)}`, start);
+    return false;
+  }
+
+  /** The resources map of instance `iid`, made when new; the last one is kept at hand. */
+  private resourcesOf(iid: number): Map<number, ResourceNode | GatheredResource> {
+    let resources = this.resources;
+    if (iid !== this.lastIid || resources === undefined) {
+      resources = this.instances.get(iid);
+      if (resources === undefined) this.instances.set(iid, (resources = new Map()));
+      this.resources = resources;
+      this.lastIid = iid;
+    }
+    return resources;
+  }
+
+  /** The node at the path, or undefined when the payload has nothing there. */
+  node(): Lwm2mNode | undefined {
+    const path = this.path;
+    if (this.misfit !== undefined) this.r.fail(this.misfit.message, this.misfit.start);
+    switch (path.length) {
+      case 1: {
+        const instances = new Map<number, ObjectInstanceNode>();
+        for (const [iid, resources] of this.instances)
+          instances.set(iid, { kind: 'objectInstance', id: iid, resources });
+        return { kind: 'object', id: path[0] as number, instances };
+      }
+      case 2: {
+        const resources = this.instances.get(path[1] as number);
+        return resources === undefined
+          ? undefined
+          : { kind: 'objectInstance', id: path[1] as number, resources };
+      }
+      case 3:
+        return this.instances.get(path[1] as number)?.get(path[2] as number);
+      default: {
+        const leaf = this.leaf;
+        return leaf === undefined ? undefined : resourceInstance(path[3] as number, leaf.type, leaf.value);
+      }
     }
   }
 }
 
 function readTree(payload: Uint8Array, context: CodecContext): Branch {
-  return new Lwm2mCborReader(payload, context).readRoot();
+  const reader = new Lwm2mCborReader(payload, context);
+  const sink = new TreeSink(reader.r);
+  reader.readRoot(sink);
+  return sink.root;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,35 +773,12 @@ function nodeAt(root: Branch, path: Lwm2mPath, registry: ObjectRegistry): Lwm2mN
   }
 }
 
-/** Throws unless everything in the tree lies on the way to `path` or below it. */
-function checkWithin(root: Branch, path: Lwm2mPath): void {
-  let branch: Branch = root;
-  for (let i = 0; i < path.length; i++) {
-    for (const id of branch.keys()) {
-      if (id !== path[i]) {
-        decodeFail(
-          `${formatPath([...path.slice(0, i), id] as unknown as Lwm2mPath)} is outside ${formatPath(path)}`,
-        );
-      }
-    }
-    const next = branch.get(path[i] as number);
-    if (next === undefined) return;
-    if (!(next instanceof Map)) {
-      if (i < path.length - 1)
-        decodeFail(
-          `value at ${formatPath(path.slice(0, i + 1) as unknown as Lwm2mPath)} is outside ${formatPath(path)}`,
-        );
-      return;
-    }
-    branch = next;
-  }
-}
-
 function decode(payload: Uint8Array, path: Lwm2mPath, context: CodecContext): Lwm2mNode {
   if (path.length === 0) decodeFail('a single-path payload cannot target the root path');
-  const root = readTree(payload, context);
-  checkWithin(root, path);
-  const node = nodeAt(root, path, context.registry);
+  const reader = new Lwm2mCborReader(payload, context);
+  const sink = new NodeSink(path, reader.r, context.registry);
+  reader.readRoot(sink);
+  const node = sink.node();
   if (node !== undefined) return node;
   // Nothing at the path: an empty object, instance or multiple resource, when that can be empty.
   switch (path.length) {

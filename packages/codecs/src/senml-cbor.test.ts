@@ -10,7 +10,14 @@ import {
 import type { Lwm2mNode, Lwm2mPath, ObjectInstanceNode, ResourceNode } from '@lwm2m/core';
 import fc from 'fast-check';
 import { senmlCborFormat } from './senml-cbor.js';
-import { createTestContext, specDeviceInstance } from './test-fixtures.js';
+import {
+  ALL_TYPES_RESOURCES,
+  VALUE_TYPES,
+  arbitraryInstance,
+  arbitraryValue,
+  createTestContext,
+  specDeviceInstance,
+} from './test-fixtures.js';
 
 const context = createTestContext();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -308,6 +315,69 @@ describe('SenML CBOR bad input', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('SenML CBOR instance writer', () => {
+  it('writes an instance byte for byte as the record path does', () => {
+    fc.assert(
+      fc.property(arbitraryInstance, (instance) => {
+        const path: Lwm2mPath = [10241, instance.id];
+        const payload = senmlCborFormat.encode(instance, path, context);
+        // A composite of the one instance goes through the records, as every other node does.
+        const viaRecords = senmlCborFormat.encodeComposite(
+          new Map([[`/10241/${instance.id}`, instance]]),
+          context,
+        );
+        // Round trips of the record path are senml-records.test.ts's; equal bytes carry them over.
+        expect(hex(payload)).toBe(hex(viaRecords));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves ids out of range to the record path', () => {
+    const odd = objectInstance(0, [singleResource(70000, 'integer', 1)]);
+    expect(hex(senmlCborFormat.encode(odd, [3, 0], context))).toBe(
+      hex(senmlCborFormat.encodeComposite(new Map([['/3/0', odd]]), context)),
+    );
+  });
+
+  it('writes composite values byte for byte as the record path does', () => {
+    const arbitraryValueNode = fc.oneof(
+      fc
+        .constantFrom(...VALUE_TYPES)
+        .chain((type) =>
+          fc
+            .tuple(fc.nat({ max: 3 }), arbitraryValue(type))
+            .map(([iid, value]): [string, Lwm2mNode] => [
+              `/10241/${iid}/${ALL_TYPES_RESOURCES[type]}`,
+              singleResource(ALL_TYPES_RESOURCES[type], type, value),
+            ]),
+        ),
+      fc
+        .tuple(fc.nat({ max: 3 }), fc.nat({ max: 65534 }))
+        .map(([iid, riid]): [string, Lwm2mNode] => [
+          `/10241/${iid}/101/${riid}`,
+          resourceInstance(riid, 'integer', iid),
+        ]),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(arbitraryValueNode, { selector: ([key]) => key, maxLength: 20 }),
+        (entries) => {
+          const payload = senmlCborFormat.encodeComposite(new Map(entries), context);
+          // Each value alone goes through the records (a one-record array); the composite is their records in a row.
+          const records = entries.map(([key, node]) =>
+            hex(senmlCborFormat.encode(node, parsePath(key), context)).slice(2),
+          );
+          const head =
+            entries.length < 24 ? (0x80 + entries.length).toString(16) : `98${entries.length.toString(16)}`;
+          expect(hex(payload)).toBe(head + records.join(''));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

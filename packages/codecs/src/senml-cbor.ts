@@ -12,7 +12,8 @@
  * Writing keeps the bytes cbor-x wrote before: integers in their shortest form (beyond 32 bits
  * too), other numbers as float64.
  */
-import { ContentFormat, DecodeError } from '@lwm2m/core';
+import { ContentFormat, DecodeError, EncodeError, MAX_ID, formatObjectLink, formatPath } from '@lwm2m/core';
+import type { ObjectInstanceNode, ObjectLink, ResourceType, ResourceValue } from '@lwm2m/core';
 import { ARRAY, BREAK, BYTES, CborReader, MAP, NEGATIVE, TEXT, UNSIGNED } from './cbor-reader.js';
 import { CborWriter } from './cbor-writer.js';
 import {
@@ -21,13 +22,17 @@ import {
   RECORD_FIELDS,
   checkUnknownField,
   clearRecord,
+  compositeKeyPath,
+  formattedKey,
+  nodeRecords,
   createSenmlFormat,
   newRecord,
   setRecordField,
 } from './senml-records.js';
 import type { RecordWriter, SenmlRecord } from './senml-records.js';
 import type { RecordSink } from './senml-resolver.js';
-import type { CodecContext, CompositeFormat, TimestampedFormat } from './types.js';
+import type { CodecContext, CompositeFormat, CompositeNodes, TimestampedFormat } from './types.js';
+import { checkValue, timeToSeconds } from './value-types.js';
 
 const FORMAT = ContentFormat.SENML_CBOR;
 
@@ -80,6 +85,29 @@ function readRecord(
     const head = reader.peek();
     if (head < 0x40 && (head & 0x1f) < 24) {
       reader.pos++;
+      // The fields every LwM2M record has, when their value is what it should be (short text, a
+      // small integer or a float64), are stored straight; anything else goes the general way.
+      const value = reader.peek();
+      if (value >= 0x60 && value < 0x78) {
+        if (head === 0x00) {
+          reader.pos++;
+          record.n = reader.text(value & 0x1f, reader.pos - 1);
+          continue;
+        }
+        if (head === 0x03) {
+          reader.pos++;
+          record.vs = reader.text(value & 0x1f, reader.pos - 1);
+          continue;
+        }
+        if (head === 0x21) {
+          reader.pos++;
+          record.bn = reader.text(value & 0x1f, reader.pos - 1);
+          continue;
+        }
+      } else if (head === 0x02 && (value < 0x18 || value === 0xfb)) {
+        record.v = reader.readValue(2) as number;
+        continue;
+      }
       const field = FIELD_BY_HEAD[head];
       if (field === undefined) reader.skipItem(2);
       else setRecordField(record, field, reader.readValue(2), FORMAT);
@@ -179,6 +207,49 @@ function writeRecord(w: CborWriter, r: SenmlRecord): void {
   }
 }
 
+/** Heads of the record maps written straight from nodes: with a base name and without. */
+const MAP_OF_3 = (MAP << 5) | 3;
+const MAP_OF_2 = (MAP << 5) | 2;
+/** The one-byte key of `bn` (label -2). */
+const BN_KEY = (NEGATIVE << 5) | (-1 - CBOR_LABELS.bn);
+
+/** Writes a resource value under its SenML label, as {@link setRecordValue} and {@link writeRecord} would. */
+function writeValueField(w: CborWriter, type: ResourceType, value: ResourceValue): void {
+  checkValue(type, value, FORMAT);
+  switch (type) {
+    case 'string':
+    case 'corelnk':
+      w.byte(CBOR_LABELS.vs);
+      w.text(value as string);
+      return;
+    case 'integer':
+    case 'unsigned':
+    case 'float':
+      w.byte(CBOR_LABELS.v);
+      writeNumber(w, value as number | bigint);
+      return;
+    case 'time':
+      w.byte(CBOR_LABELS.v);
+      writeNumber(w, timeToSeconds(value as Date));
+      return;
+    case 'boolean':
+      w.byte(CBOR_LABELS.vb);
+      w.byte(value ? 0xf5 : 0xf4);
+      return;
+    case 'opaque':
+      w.byte(CBOR_LABELS.vd);
+      w.string(BYTES, value as Uint8Array);
+      return;
+    case 'objlnk':
+      w.text('vlo');
+      w.text(formatObjectLink(value as ObjectLink));
+      return;
+    case 'none':
+      // checkValue has thrown already.
+      throw new EncodeError('an executable resource carries no value', { format: FORMAT });
+  }
+}
+
 /** The largest head of the records array: up to 2^32 - 1 records, far beyond any payload. */
 const ARRAY_HEAD_ROOM = 5;
 
@@ -192,14 +263,99 @@ class CborRecordWriter implements RecordWriter {
     this.count++;
   }
 
+  /** The record of one value under its own base name, written straight from the value. */
+  value(baseName: string, type: ResourceType, value: ResourceValue): void {
+    const w = this.w;
+    w.byte(MAP_OF_2);
+    w.byte(BN_KEY);
+    w.text(baseName);
+    writeValueField(w, type, value);
+    this.count++;
+  }
+
   finish(): Uint8Array {
     this.w.prependHead(ARRAY, this.count);
     return this.w.finish();
   }
 }
 
-export const senmlCborFormat: CompositeFormat & TimestampedFormat = createSenmlFormat(
-  FORMAT,
-  readRecords,
-  () => new CborRecordWriter(),
-);
+function isId(id: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id <= MAX_ID;
+}
+
+/**
+ * The records of an object instance written straight from its resources, byte for byte what the
+ * record path writes (base name `/3/0/` on the first record, then `n` relative to it): an
+ * instance is what most Reads answer, and skipping the record objects and name strings saves
+ * much of the cost of writing it. Undefined for an id out of range, which the record path writes
+ * as it is.
+ */
+function encodeInstance(instance: ObjectInstanceNode, base: string): Uint8Array | undefined {
+  const w = new CborWriter(512, ARRAY_HEAD_ROOM);
+  let count = 0;
+  for (const resource of instance.resources.values()) {
+    const rid = resource.id;
+    if (!isId(rid)) return undefined;
+    if (resource.kind === 'resource') {
+      if (count === 0) {
+        w.byte(MAP_OF_3);
+        w.byte(BN_KEY);
+        w.text(base);
+      } else w.byte(MAP_OF_2);
+      w.byte(CBOR_LABELS.n);
+      w.idsText(rid, -1);
+      writeValueField(w, resource.type, resource.value);
+      count++;
+      continue;
+    }
+    for (const [riid, value] of resource.instances) {
+      if (!isId(riid)) return undefined;
+      if (count === 0) {
+        w.byte(MAP_OF_3);
+        w.byte(BN_KEY);
+        w.text(base);
+      } else w.byte(MAP_OF_2);
+      w.byte(CBOR_LABELS.n);
+      w.idsText(rid, riid);
+      writeValueField(w, resource.type, value);
+      count++;
+    }
+  }
+  w.prependHead(ARRAY, count);
+  return w.finish();
+}
+
+/**
+ * A composite payload; a value at its own path (most composites hold nothing else) is written
+ * straight, byte for byte what the record path writes for it.
+ */
+function encodeComposite(nodes: CompositeNodes): Uint8Array {
+  const writer = new CborRecordWriter();
+  for (const [key, node] of nodes) {
+    const path = compositeKeyPath(key, FORMAT);
+    if (
+      ((node.kind === 'resource' && path.length === 3) ||
+        (node.kind === 'resourceInstance' && path.length === 4)) &&
+      node.id === path[path.length - 1]
+    ) {
+      writer.value(formattedKey(key) ?? formatPath(path), node.type, node.value);
+    } else {
+      nodeRecords(node, path, FORMAT, writer);
+    }
+  }
+  return writer.finish();
+}
+
+const general = createSenmlFormat(FORMAT, readRecords, () => new CborRecordWriter());
+
+export const senmlCborFormat: CompositeFormat & TimestampedFormat = {
+  ...general,
+  encode(node, path, context) {
+    if (node.kind === 'objectInstance' && path.length === 2 && node.id === path[1]) {
+      const payload = encodeInstance(node, `${formatPath(path)}/`);
+      if (payload !== undefined) return payload;
+    }
+    return general.encode(node, path, context);
+  },
+  encodeComposite,
+};

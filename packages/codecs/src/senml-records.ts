@@ -440,7 +440,7 @@ export function compositeKeyPath(key: string, format: number): Lwm2mPath {
  * The key itself when it is what formatPath gives for its path: parsePath accepts no other
  * spelling of ids, so only a trailing slash (or the root) differs.
  */
-function formattedKey(key: string): string | undefined {
+export function formattedKey(key: string): string | undefined {
   return key.charCodeAt(key.length - 1) === 0x2f ? undefined : key;
 }
 

@@ -463,21 +463,32 @@ export class ValueNodesSink implements RecordSink {
     const key = resolver.key(r);
     const time = resolver.time;
     const nodes = this.nodes;
+    if (time === undefined && this.times === undefined) {
+      // No time anywhere so far: a second value at a path is a duplicate, told by the map not
+      // growing (the throw drops the overwrite), without a lookup first.
+      const size = nodes.size;
+      nodes.set(key, this.node(key));
+      if (nodes.size === size) throw decodeError(`duplicate value for ${key}`, this.format);
+      return;
+    }
     if (nodes.has(key)) {
       const earlier = time === undefined ? undefined : this.times?.get(key);
       if (earlier === undefined) throw decodeError(`duplicate value for ${key}`, this.format);
       if (earlier > (time as number)) return;
     }
     if (time !== undefined) (this.times ??= new Map()).set(key, time);
+    nodes.set(key, this.node(key));
+  }
+
+  /** The node of the value just resolved. */
+  private node(key: string): Lwm2mNode {
+    const resolver = this.resolver;
     const ids = resolver.ids;
-    if (resolver.length === 4) {
-      nodes.set(key, resourceInstance(ids[3] as number, resolver.type, resolver.value));
-      return;
-    }
+    if (resolver.length === 4) return resourceInstance(ids[3] as number, resolver.type, resolver.value);
     if (resolver.definition?.multiple === true) {
       throw decodeError(`resource ${key} mixes a single value with instances`, this.format);
     }
-    nodes.set(key, singleResource(ids[2] as number, resolver.type, resolver.value));
+    return singleResource(ids[2] as number, resolver.type, resolver.value);
   }
 }
 

@@ -11,6 +11,7 @@ import type {
   ObjectInstanceNode,
   ObjectDefinition,
   ResourceDefinition,
+  ResourceNode,
   ResourceOperations,
   ResourceType,
   ResourceValue,
@@ -234,3 +235,27 @@ export function specDeviceInstance(id = 0): ObjectInstanceNode {
     singleResource(16, 'string', 'U'),
   ]);
 }
+
+/** A single or multiple resource of object 10241 holding values of `type`. */
+export const arbitraryResource = (type: Exclude<ResourceType, 'none'>): fc.Arbitrary<ResourceNode> => {
+  const id = ALL_TYPES_RESOURCES[type];
+  return fc.oneof(
+    arbitraryValue(type).map((value) => singleResource(id, type, value)),
+    fc
+      .uniqueArray(fc.tuple(fc.nat({ max: 65534 }), arbitraryValue(type)), {
+        selector: ([riid]) => riid,
+        maxLength: 4,
+      })
+      .map((instances) => multipleResource(id + 100, type, instances)),
+  );
+};
+
+/** An instance of object 10241 with a resource of some of the value types. */
+export const arbitraryInstance: fc.Arbitrary<ObjectInstanceNode> = fc
+  .tuple(
+    fc.nat({ max: 65534 }),
+    fc
+      .uniqueArray(fc.constantFrom(...VALUE_TYPES), { maxLength: VALUE_TYPES.length })
+      .chain((types) => fc.tuple(...types.map(arbitraryResource))),
+  )
+  .map(([id, resources]) => objectInstance(id, resources));

@@ -1,4 +1,11 @@
-import type { Lwm2mNode, Lwm2mPath, ObjectRegistry, PathLevel, ResourceType, ResourceValue } from '@lwm2m/core';
+import type {
+  Lwm2mNode,
+  Lwm2mPath,
+  ObjectRegistry,
+  PathLevel,
+  ResourceType,
+  ResourceValue,
+} from '@lwm2m/core';
 
 /** Bounds every decoder honours, so hostile input cannot make it allocate without limit. */
 export interface DecodeLimits {
@@ -62,7 +69,11 @@ export interface CompositeFormat extends NodeFormat {
    * (Send, Observe-Composite from an unknown request), each value becomes its own resource or
    * resource-instance node.
    */
-  decodeComposite(payload: Uint8Array, context: CodecContext, paths?: readonly Lwm2mPath[]): Map<string, Lwm2mNode>;
+  decodeComposite(
+    payload: Uint8Array,
+    context: CodecContext,
+    paths?: readonly Lwm2mPath[],
+  ): Map<string, Lwm2mNode>;
   /** The request body of Read-Composite / Observe-Composite: a list of paths. */
   encodePaths(paths: readonly Lwm2mPath[]): Uint8Array;
   decodePaths(payload: Uint8Array, context: CodecContext): Lwm2mPath[];
