@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { ContentFormat, createCoreObjectRegistry, createSilentLogger, formatPath, parsePath } from '@lwm2m/core';
-import type { DatagramSocket, Logger, Lwm2mNode, Lwm2mPath, ObjectRegistry, PeerAddress } from '@lwm2m/core';
+import type { Logger, Lwm2mNode, Lwm2mPath, ObjectRegistry, PeerAddress } from '@lwm2m/core';
 import type { Lwm2mCodec } from '@lwm2m/codecs';
 import { createCodec } from '@lwm2m/codecs';
-import type { TransmissionParameters } from '@lwm2m/transport-coap';
+import type { CoapEndpoint, TransmissionParameters } from '@lwm2m/transport-coap';
 import type { BootstrapHost, BootstrapOperation } from './bootstrap.js';
 import { BootstrapSession } from './bootstrap.js';
 import type { Clock } from '@lwm2m/core';
@@ -440,8 +440,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     return this.#dmAccounts().length > 0;
   }
 
-  socketOpened(socket: DatagramSocket): void {
-    this.firmware?.watch(socket);
+  endpointOpened(endpoint: CoapEndpoint): void {
+    this.firmware?.watch(endpoint);
   }
 
   /** FirmwareHost: PSK of the Security instance whose Server URI names this host and port. */

@@ -44,6 +44,7 @@ export type {
   FirmwareEvents,
   FirmwareStateEvent,
   FirmwareProgressEvent,
+  Block1Source,
 } from './objects/firmware-update.js';
 export { FirmwareState, UpdateResult, FirmwareProtocol } from './firmware/update-result.js';
 export type { DownloadProgress } from './firmware/http-download.js';

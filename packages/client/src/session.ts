@@ -1,4 +1,4 @@
-import type { DatagramSocket, Logger, PeerAddress } from '@lwm2m/core';
+import type { Logger, PeerAddress } from '@lwm2m/core';
 import { isLwm2mError } from '@lwm2m/core';
 import type { Lwm2mCodec, NotificationAttributes } from '@lwm2m/codecs';
 import { formatRegistrationLinks } from '@lwm2m/codecs';
@@ -55,8 +55,8 @@ export interface SessionHost {
   readonly requestTimeout: number;
   /** Largest request body reassembled from Block1 blocks (a pushed firmware package); undefined: the endpoint's default. */
   readonly maxBodySize: number | undefined;
-  /** A server socket was opened (the Firmware Update object follows pushed blocks on it). */
-  socketOpened(socket: DatagramSocket): void;
+  /** A server's CoAP endpoint was opened (the Firmware Update object follows pushed blocks on it). */
+  endpointOpened(endpoint: CoapEndpoint): void;
   operation(event: DmOperation): void;
   registered(ssid: number, location: string): void;
   updated(ssid: number): void;
@@ -330,7 +330,7 @@ export class ServerSession implements DmHost, ReportingHost {
       ...(this.#host.transmission === undefined ? {} : { transmission: this.#host.transmission }),
       ...(this.#host.maxBodySize === undefined ? {} : { maxBodySize: this.#host.maxBodySize }),
     });
-    this.#host.socketOpened(socket);
+    this.#host.endpointOpened(this.#endpoint);
     return this.#endpoint;
   }
 

@@ -25,7 +25,7 @@ async function settle(): Promise<void> {
 async function measure(peerOf: (i: number) => PeerAddress): Promise<number> {
   const socket = new MemorySocket({ address: '10.0.0.1', port: 5683 });
   // Every CON is acknowledged at once by its peer: no exchange stays tracked.
-  socket.send = (data, peer) => {
+  socket.sendNow = (data, peer) => {
     const message = parseMessage(data);
     const ack = serializeMessage({
       type: 2,
@@ -36,7 +36,6 @@ async function measure(peerOf: (i: number) => PeerAddress): Promise<number> {
       payload: new Uint8Array(0),
     });
     queueMicrotask(() => socket.inject(ack, peer));
-    return Promise.resolve();
   };
   const endpoint = createCoapEndpoint({ socket, random: () => 0 });
   await endpoint.ping(peerOf(-1));

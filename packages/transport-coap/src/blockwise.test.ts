@@ -3,7 +3,7 @@ import { decodeBlock, encodeBlock } from './block.js';
 import { CoapBlockError } from './errors.js';
 import { parseMessage as parseRequest, serializeMessage } from './message.js';
 import type { CoapMessage } from './message.js';
-import { CoapOptionNumber, findOption, getUintOption, stringOption } from './options.js';
+import { CoapOptionNumber, findOption, getUintOption, stringOption, uintOption } from './options.js';
 import { createEndpointPair, flush, sentMessages } from './test-pair.js';
 import type { EndpointPair } from './test-pair.js';
 import type { IncomingRequest } from './types.js';
@@ -367,11 +367,13 @@ describe("'block1' progress events of incoming uploads", () => {
     ]);
   });
 
-  it('does not fire for a duplicate block or a refused one, and a throwing listener breaks nothing', async () => {
+  it('does not fire for a duplicate or out-of-order block, tells a too-large one, and a throwing listener breaks nothing', async () => {
     pair = createEndpointPair(() => ({ code: CoapCode.CHANGED }), { maxBodySize: 200 });
     const nums: number[] = [];
+    const tooLarge: { num: number; received: number }[] = [];
     pair.server.on('block1', (info) => {
       nums.push(info.num);
+      if (info.tooLarge) tooLarge.push({ num: info.num, received: info.received });
       throw new Error('listener bug');
     });
     const put = (num: number, more: boolean, messageId: number): Uint8Array =>
@@ -397,7 +399,29 @@ describe("'block1' progress events of incoming uploads", () => {
     pair.serverSocket.inject(put(2, true, 7), pair.clientPeer);
     pair.serverSocket.inject(put(3, true, 8), pair.clientPeer); // over maxBodySize: 4.13
     await flush();
-    expect(nums).toEqual([0, 1, 0, 1, 2]);
+    expect(nums).toEqual([0, 1, 0, 1, 2, 3]);
+    expect(tooLarge).toEqual([{ num: 3, received: 192 }]);
+    // A body announced too large (Size1) is refused at its first block.
+    pair.serverSocket.inject(
+      serializeMessage({
+        type: CoapType.CON,
+        code: CoapCode.PUT,
+        messageId: 9,
+        token: Uint8Array.of(9),
+        options: [
+          stringOption(CoapOptionNumber.URI_PATH, 'y'),
+          { number: CoapOptionNumber.BLOCK1, value: encodeBlock({ num: 0, more: true, szx: 2 }) },
+          uintOption(CoapOptionNumber.SIZE1, 1000),
+        ],
+        payload: new Uint8Array(64),
+      }),
+      pair.clientPeer,
+    );
+    await flush();
+    expect(tooLarge).toEqual([
+      { num: 3, received: 192 },
+      { num: 0, received: 0 },
+    ]);
     const codes = sentMessages(pair.serverSocket).map((m) => m.code);
     expect(codes).toEqual([
       CoapCode.CONTINUE,
@@ -407,6 +431,7 @@ describe("'block1' progress events of incoming uploads", () => {
       CoapCode.CONTINUE,
       CoapCode.CONTINUE,
       CoapCode.CONTINUE,
+      CoapCode.REQUEST_ENTITY_TOO_LARGE,
       CoapCode.REQUEST_ENTITY_TOO_LARGE,
     ]);
   });

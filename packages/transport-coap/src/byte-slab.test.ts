@@ -24,4 +24,16 @@ describe('ByteSlab', () => {
     expect(big.byteOffset).toBe(0);
     expect(big.buffer.byteLength).toBe(17);
   });
+
+  it('allocates nothing until used, then slabs that double up to the full size', () => {
+    const slab = new ByteSlab(4096);
+    const sizes: number[] = [];
+    let last: ArrayBufferLike | undefined;
+    for (let i = 0; i < 200; i++) {
+      const view = slab.take(100);
+      if (view.buffer !== last) sizes.push(view.buffer.byteLength);
+      last = view.buffer;
+    }
+    expect(sizes.slice(0, 5)).toEqual([512, 1024, 2048, 4096, 4096]);
+  });
 });

@@ -48,7 +48,6 @@ import { RandomPool } from './random-pool.js';
 import { TimerQueue } from './timer-queue.js';
 import type { TimerEntry } from './timer-queue.js';
 import { DEFAULT_TRANSMISSION } from './types.js';
-import { directSend } from './udp-socket.js';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
 import type {
   CoapResponse,
@@ -152,6 +151,18 @@ export interface AdoptObservationOptions {
   readonly reregister?: boolean;
 }
 
+/** What {@link CoapEndpoint.movePeer} moved. */
+export interface MovedPeer {
+  /** Observations of ours on the peer (we observe it). */
+  readonly clientObservations: number;
+  /** Observations the peer holds on us (it observes us). */
+  readonly serverObservations: number;
+  /** Requests in flight or queued behind NSTART. */
+  readonly requests: number;
+  /** True when the message-id counter (with RTT and pacing state) moved; see `PeerTable.move`. */
+  readonly messageIds: boolean;
+}
+
 /** {@link CoapEndpoint.observe} options. */
 export interface ObserveOptions extends RequestOptions {
   /** Re-register when Max-Age passes without a notification (RFC 7641 §3.3.1); default the endpoint's setting. */
@@ -184,6 +195,11 @@ export interface Block1Progress {
   readonly received: number;
   /** The whole body's size as the peer announced it (Size1, RFC 7959 §4), if it did. */
   readonly size1: number | undefined;
+  /**
+   * True when this block was refused because the body exceeds `maxBodySize` (by its Size1, or by
+   * the bytes so far): the upload is dropped and answered with 4.13; `received` excludes the block.
+   */
+  readonly tooLarge: boolean;
 }
 
 export interface CoapEndpointEvents {
@@ -204,7 +220,8 @@ interface Transmission extends TimerEntry {
   readonly messageId: number;
   /** `slot * 65536 + messageId` (see {@link PeerTable}): message ids are per peer. */
   readonly key: number;
-  readonly peer: PeerAddress;
+  /** Changed by `movePeer()` only. */
+  peer: PeerAddress;
   readonly bytes: Uint8Array;
   readonly kind: 'request' | 'response' | 'notification' | 'ping';
   attempts: number;
@@ -214,6 +231,8 @@ interface Transmission extends TimerEntry {
   pending: PendingRequest | undefined;
   observation: ServerObservation | undefined;
   settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** A CON notification counted in its peer's `confirmableNotifications` (NSTART, RFC 7641 §4.5.1). */
+  countsForNstart: boolean;
 }
 
 /** A NON we hold back under PROBING_RATE; a newer notification of the same observation replaces it. */
@@ -260,9 +279,10 @@ interface ExchangeResult {
 
 /** One request message we sent, waiting for its response; it is its own deadline timer. */
 interface PendingRequest extends TimerEntry {
-  readonly peer: PeerAddress;
+  /** Changed by `movePeer()` only, as is `peerState`. */
+  peer: PeerAddress;
   /** NSTART bookkeeping of the peer (shared by its requests; no key string kept per request). */
-  readonly peerState: PeerState;
+  peerState: PeerState;
   readonly tokenKey: number;
   readonly token: Uint8Array;
   readonly code: number;
@@ -287,7 +307,7 @@ interface PendingRequest extends TimerEntry {
 }
 
 interface PeerState {
-  readonly key: string;
+  key: string;
   active: number;
   readonly queue: PendingRequest[];
 }
@@ -407,8 +427,8 @@ function emptyMessage(type: number, messageId: number): Uint8Array {
  */
 export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #socket: DatagramSocket;
-  /** Our own UDP socket's promise-free send, when the socket is one. */
-  readonly #sendNow: ((data: Uint8Array, peer: PeerAddress) => void) | undefined;
+  /** The socket offers the promise-free `DatagramSocket.sendNow` (looked up per call, not bound). */
+  readonly #hasSendNow: boolean;
   readonly #ownsSocket: boolean;
   readonly #logger: Logger;
   readonly #params: TransmissionParameters;
@@ -434,6 +454,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #nonRequests = new Map<number, PendingRequest>();
   readonly #peers = new Map<string, PeerState>();
   readonly #clientObservations = new Map<number, Observation>();
+  /** The same observations by peer ({@link peerKeyOf}), so `movePeer()` finds a peer's without a scan. */
+  readonly #observationsByPeer = new Map<string, Set<Observation>>();
+  /** Multi-message exchanges in progress (uploads, downloads), whose later messages `movePeer()` redirects. */
+  readonly #contexts = new Set<ExchangeContext>();
   readonly #serverObservations = new Map<string, ServerObservation>();
   readonly #notificationsInTransit = new Map<ServerObservation, NotificationInTransit>();
   readonly #incoming = new Set<IncomingExchange>();
@@ -467,6 +491,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #pacingBurst: number;
   readonly #pacing = new Map<PeerRecord, PacingQueue>();
   readonly #pacedObservations = new Map<ServerObservation, PacedNotification>();
+  /** CON notifications waiting for an NSTART slot of their client (RFC 7641 §4.5.1). */
+  readonly #confirmableQueues = new Map<PeerRecord, PacedNotification[]>();
   readonly #pacingTimers = new TimerQueue<PacingQueue>(
     (queue) => this.#releasePaced(queue),
     this.#onTimerError,
@@ -498,7 +524,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   constructor(options: CoapEndpointOptions) {
     super();
     this.#socket = options.socket;
-    this.#sendNow = directSend(options.socket);
+    this.#hasSendNow = typeof options.socket.sendNow === 'function';
     this.#ownsSocket = options.ownsSocket ?? true;
     this.#logger = options.logger ?? createSilentLogger();
     this.#params = { ...DEFAULT_TRANSMISSION, ...options.transmission };
@@ -664,7 +690,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const key = tokenKeyOf(token);
     const existing = this.#clientObservations.get(key);
     if (existing !== undefined) {
-      if (samePeer(existing.response.peer, peer) && bytesEqual(existing.token, token)) return existing;
+      if (samePeer(existing.peer, peer) && bytesEqual(existing.token, token)) return existing;
       throw new CoapRequestError('the token collides with an observation this endpoint follows');
     }
     const method = request.method ?? 'GET';
@@ -712,13 +738,133 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       },
       this.#observationControl,
     );
-    this.#clientObservations.set(key, observation);
+    this.#trackObservation(observation);
     if (registration !== undefined && (options.reregister ?? this.#reregisterByDefault)) {
       const entry: Reregistration = { dueAt: 0, heapIndex: -1, timerSeq: 0, observation };
       this.#reregistrations.set(observation, entry);
       this.#watchMaxAge(entry, observation.response);
     }
     return observation;
+  }
+
+  /**
+   * The peer at `from` is now reachable at `to`, e.g. a device whose NAT mapping changed and that
+   * sent its LwM2M registration Update from a new address and port. Call it when the application
+   * has established that `to` is the same endpoint (a registration Update naming its registration,
+   * over DTLS the same identity), best inside the handler of the request that revealed the new
+   * address, before answering it. Everything we started with the peer follows:
+   *
+   * - client observations (we observe it): notifications are then taken from `to` only, and a
+   *   notification from `from` is answered with Reset like any unknown one; cancel and
+   *   re-registration go to `to`;
+   * - server observations (it observes us): notifications go to `to`;
+   * - requests in flight and queued behind NSTART, and the later blocks of block-wise transfers
+   *   we drive: retransmissions and next messages go to `to`, a response from `to` is matched;
+   * - the message-id counter, RTT estimate and notification pacing of the peer: the peer dedups
+   *   our messages by *our* address, which did not change, so its ids must keep coming from the
+   *   same counter (a fresh random start could repeat an id it saw within EXCHANGE_LIFETIME and
+   *   be taken for a duplicate, i.e. answered with a stale response and never executed). Not
+   *   when we already track exchanges with ids of our own to `to` (see `PeerTable.move`): those
+   *   CONs still in flight then go on to `from`;
+   * - NONs held back under PROBING_RATE go out to `to` now (the move tells the peer is alive).
+   *
+   * Not moved: the deduplication entries of messages *from* `from` (they say which of the
+   * peer's messages we saw at that address and what we answered; a retransmission crossing the
+   * rebinding is rare since the peer sends one exchange at a time (NSTART), and copying entries
+   * of a cache built without an object per entry would mean a scan of it), block-wise uploads
+   * it was sending us (the peer's next block from `to` gets 4.08 and it starts over, RFC 7959),
+   * Block2 bodies we were serving it (recomputed by the handler when asked from `to`), and
+   * requests from `from` still being handled (answered to `from`).
+   *
+   * Costs O(the peer's observations + requests and CONs in flight + server observations).
+   */
+  movePeer(from: PeerAddress, to: PeerAddress): MovedPeer {
+    if (this.#closing !== undefined || samePeer(from, to)) {
+      return { clientObservations: 0, serverObservations: 0, requests: 0, messageIds: false };
+    }
+    const fromKey = peerKeyOf(from);
+    const toKey = peerKeyOf(to);
+    const target: PeerAddress = {
+      address: to.address,
+      port: to.port,
+      ...(to.family === undefined ? {} : { family: to.family }),
+    };
+
+    let clientObservations = 0;
+    const observations = this.#observationsByPeer.get(fromKey);
+    if (observations !== undefined) {
+      this.#observationsByPeer.delete(fromKey);
+      for (const observation of observations) {
+        observation.moveTo(target);
+        this.#indexObservation(observation, toKey);
+        clientObservations++;
+      }
+    }
+
+    let serverObservations = 0;
+    if (this.#serverObservations.size > 0) {
+      const prefix = `${fromKey}#`;
+      for (const [key, observation] of [...this.#serverObservations]) {
+        if (!key.startsWith(prefix)) continue;
+        const newKey = `${toKey}#${key.slice(prefix.length)}`;
+        const oldDownloadKey = observation.downloadKey;
+        const newDownloadKey = `${toKey}#${oldDownloadKey.slice(prefix.length)}`;
+        // An observer at `to` with the same token already (it re-registered from there) wins.
+        if (this.#serverObservations.has(newKey)) continue;
+        this.#serverObservations.delete(key);
+        observation.moveTo(target, newKey, newDownloadKey);
+        this.#serverObservations.set(newKey, observation);
+        const body = this.#downloads.get(oldDownloadKey);
+        if (body !== undefined) {
+          this.#downloads.delete(oldDownloadKey);
+          this.#downloads.set(newDownloadKey, body, this.#params.exchangeLifetime);
+        }
+        serverObservations++;
+      }
+    }
+
+    const messageIds = this.#peerTable.move(from.address, from.port, to.address, to.port);
+    if (messageIds) {
+      // The slot, and so every composite key in flight, is now `to`'s: ACKs from `to` find them.
+      for (const transmission of this.#transmissions.values()) {
+        if (samePeer(transmission.peer, from)) transmission.peer = target;
+      }
+    }
+
+    let requests = 0;
+    const state = this.#peers.get(fromKey);
+    if (state !== undefined) {
+      this.#peers.delete(fromKey);
+      const existing = this.#peers.get(toKey);
+      if (existing === undefined) {
+        state.key = toKey;
+        this.#peers.set(toKey, state);
+      } else {
+        // Requests to both addresses: one NSTART budget from now on (briefly exceeded, never stalled).
+        existing.active += state.active;
+        existing.queue.push(...state.queue);
+      }
+    }
+    const merged = this.#peers.get(toKey);
+    for (const pending of this.#pending.values()) {
+      if (!samePeer(pending.peer, from)) continue;
+      pending.peer = target;
+      if (merged !== undefined) pending.peerState = merged;
+      requests++;
+    }
+    for (const context of this.#contexts) {
+      if (samePeer(context.peer, from)) context.peer = target;
+    }
+
+    const probe = this.#probes.get(fromKey);
+    if (probe !== undefined) {
+      this.#probes.delete(fromKey);
+      this.#probeTimers.cancel(probe);
+      for (const held of probe.held) {
+        if (held.pending?.done !== true) this.#write(held.bytes, target);
+      }
+    }
+    return { clientObservations, serverObservations, requests, messageIds };
   }
 
   /** CoAP ping (RFC 7252 §4.3): an empty CON; resolves when the peer answers with Reset. */
@@ -861,6 +1007,21 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     initialSzx: number,
     registersObservation: boolean,
   ): Promise<ExchangeResult> {
+    this.#contexts.add(context);
+    try {
+      return await this.#uploadBlocks(context, baseOptions, body, initialSzx, registersObservation);
+    } finally {
+      this.#contexts.delete(context);
+    }
+  }
+
+  async #uploadBlocks(
+    context: ExchangeContext,
+    baseOptions: readonly CoapOption[],
+    body: Uint8Array,
+    initialSzx: number,
+    registersObservation: boolean,
+  ): Promise<ExchangeResult> {
     let szx = initialSzx;
     let offset = 0;
     for (;;) {
@@ -887,6 +1048,20 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   async #completeDownload(
+    context: ExchangeContext,
+    baseOptions: readonly CoapOption[],
+    requestBody: Uint8Array,
+    first: CoapMessage,
+  ): Promise<CoapResponse> {
+    this.#contexts.add(context);
+    try {
+      return await this.#downloadBlocks(context, baseOptions, requestBody, first);
+    } finally {
+      this.#contexts.delete(context);
+    }
+  }
+
+  async #downloadBlocks(
     context: ExchangeContext,
     baseOptions: readonly CoapOption[],
     requestBody: Uint8Array,
@@ -1097,7 +1272,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         },
         this.#observationControl,
       );
-      this.#clientObservations.set(pending.tokenKey, observation);
+      this.#trackObservation(observation);
       pending.observation = observation;
     }
     if (pending.onMessage !== undefined) {
@@ -1181,7 +1356,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   async #cancelClientObservation(observation: Observation, active: boolean): Promise<void> {
     this.#endClientObservation(observation, undefined);
     if (!active || this.#closing !== undefined) return;
-    const peer = observation.response.peer;
+    const peer = observation.peer;
     // RFC 7641 §3.6: the same request with Observe=1 and the same token.
     const request = observation.registration;
     if (request === undefined) return;
@@ -1243,9 +1418,30 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if (entry !== undefined && (fresh || renewed)) this.#watchMaxAge(entry, response);
   }
 
+  #trackObservation(observation: Observation): void {
+    this.#clientObservations.set(observation.key, observation);
+    this.#indexObservation(observation, peerKeyOf(observation.peer));
+  }
+
+  #indexObservation(observation: Observation, peerKey: string): void {
+    let set = this.#observationsByPeer.get(peerKey);
+    if (set === undefined) {
+      set = new Set();
+      this.#observationsByPeer.set(peerKey, set);
+    }
+    set.add(observation);
+  }
+
+  #untrackObservation(observation: Observation): void {
+    if (this.#clientObservations.get(observation.key) !== observation) return;
+    this.#clientObservations.delete(observation.key);
+    const peerKey = peerKeyOf(observation.peer);
+    const set = this.#observationsByPeer.get(peerKey);
+    if (set?.delete(observation) === true && set.size === 0) this.#observationsByPeer.delete(peerKey);
+  }
+
   #endClientObservation(observation: Observation, error: Error | undefined): void {
-    if (this.#clientObservations.get(observation.key) === observation)
-      this.#clientObservations.delete(observation.key);
+    this.#untrackObservation(observation);
     const entry = this.#reregistrations.get(observation);
     if (entry !== undefined) {
       this.#reregistrations.delete(observation);
@@ -1268,7 +1464,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#reregistrations.delete(observation);
       return;
     }
-    const peer = observation.response.peer;
+    const peer = observation.peer;
     const context: ExchangeContext = {
       peer,
       code: registration.code,
@@ -1281,7 +1477,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         if (!observation.active) return;
         const block = findOption(message.options, O.BLOCK2);
         if (block === undefined) {
-          this.#offerNotification(observation, toResponse(peer, message), true);
+          this.#offerNotification(observation, toResponse(observation.peer, message), true);
           return;
         }
         this.#completeDownload(context, registration.options, registration.payload, message).then(
@@ -1304,14 +1500,14 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   #write(bytes: Uint8Array, peer: PeerAddress): void {
-    const sendNow = this.#sendNow;
-    if (sendNow === undefined) {
+    if (!this.#hasSendNow) {
       this.#socket.send(bytes, peer).catch(this.#onSendFailure);
       return;
     }
     try {
-      sendNow(bytes, peer);
+      this.#socket.sendNow!(bytes, peer);
     } catch (error) {
+      // sendNow must not throw; one that does anyway must not take the endpoint down.
       this.#onSendFailure(error);
     }
   }
@@ -1424,6 +1620,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       pending: undefined,
       observation: undefined,
       settle: undefined,
+      countsForNstart: false,
     };
     this.#transmissions.set(key, transmission);
     this.#peerTable.hold(key);
@@ -1459,6 +1656,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   #stopTransmission(transmission: Transmission): void {
+    if (transmission.countsForNstart) {
+      transmission.countsForNstart = false;
+      const record = this.#peerTable.bySlot(transmission.key);
+      if (record !== undefined) this.#confirmableNotificationDone(record);
+    }
     this.#retransmissions.cancel(transmission);
     if (this.#transmissions.get(transmission.key) === transmission) {
       this.#transmissions.delete(transmission.key);
@@ -1628,9 +1830,16 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     let observation = pending === undefined ? this.#clientObservations.get(key) : undefined;
     if (
       observation !== undefined &&
-      !(samePeer(observation.response.peer, peer) && bytesEqual(observation.token, message.token))
+      !(samePeer(observation.peer, peer) && bytesEqual(observation.token, message.token))
     )
       observation = undefined;
+    // A known token from another address is not taken, even when it looks like the observed
+    // device after a NAT rebinding: on NoSec tokens travel in clear, so anyone on the path (or who
+    // once was) could inject notifications, or answers to our requests, into a device's stream by
+    // replaying its token from an address of their own. Only the application can tell that a new
+    // address is the same device (a registration Update naming its registration; over DTLS, the
+    // same identity) and then calls movePeer(); until then such a message gets the Reset below,
+    // sent to the stranger's address, which leaves our observation at the real peer untouched.
     if (pending === undefined && observation === undefined) {
       // RFC 7252 §5.3.2 / RFC 7641 §3.6: reject a response nobody waits for (passive cancel).
       this.#dedup.setReply(dedupHandle, this.#sendReset(peer, message.messageId));
@@ -1713,6 +1922,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if (block.num === 0) {
       const size1 = getUintOption(exchange.message.options, O.SIZE1);
       if (size1 !== undefined && size1 > this.#maxBodySize) {
+        if (this.listenerCount('block1') > 0) this.#emitBlock1(exchange, block, 0, true);
         this.#respondTooLarge(exchange);
         return false;
       }
@@ -1729,7 +1939,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     const result = assembler.add(block.num, block.szx, exchange.message.payload);
     if (block.num === 0) assembler.announcedSize = getUintOption(exchange.message.options, O.SIZE1);
-    if (result === 'ok' && this.listenerCount('block1') > 0) this.#emitBlock1(exchange, block, assembler);
+    if ((result === 'ok' || result === 'too-large') && this.listenerCount('block1') > 0)
+      this.#emitBlock1(exchange, block, assembler.size, result === 'too-large', assembler.announcedSize);
     if (result === 'gap') {
       this.#uploads.delete(key);
       this.#respond(exchange, { code: CoapCode.REQUEST_ENTITY_INCOMPLETE });
@@ -1755,7 +1966,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     return true;
   }
 
-  #emitBlock1(exchange: IncomingExchange, block: BlockOption, assembler: BlockAssembler): void {
+  #emitBlock1(
+    exchange: IncomingExchange,
+    block: BlockOption,
+    received: number,
+    tooLarge: boolean,
+    announced?: number,
+  ): void {
     const progress: Block1Progress = {
       peer: exchange.peer,
       identity: exchange.identity,
@@ -1764,8 +1981,9 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       num: block.num,
       size: blockSize(block.szx),
       more: block.more,
-      received: assembler.size,
-      size1: getUintOption(exchange.message.options, O.SIZE1) ?? assembler.announcedSize,
+      received,
+      size1: getUintOption(exchange.message.options, O.SIZE1) ?? announced,
+      tooLarge,
     };
     try {
       this.emit('block1', progress);
@@ -1974,6 +2192,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     settlers: Settler[],
     previous: Transmission | undefined,
     paced = false,
+    dequeued = false,
   ): void {
     let bytes: Uint8Array;
     let success: boolean;
@@ -1984,6 +2203,20 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       previous !== undefined || (notification.confirmable ?? now - observation.lastConfirmableAt >= DAY_MS);
     if (!confirmable && !paced && this.#pacingInterval > 0 && !this.#takePacingToken(observation, now)) {
       this.#holdPaced(observation, notification, settlers, now);
+      return;
+    }
+    // RFC 7641 §4.5.1: at most NSTART CON notifications outstanding to one client, all its
+    // observations together; the others wait in order (a takeover reuses the slot it replaces).
+    const record = confirmable
+      ? this.#peerTable.get(observation.peer.address, observation.peer.port)
+      : undefined;
+    if (
+      record !== undefined &&
+      previous === undefined &&
+      (record.confirmableNotifications >= this.#params.nstart ||
+        (!dequeued && this.#confirmableQueues.has(record)))
+    ) {
+      this.#holdConfirmable(record, observation, notification, settlers);
       return;
     }
     try {
@@ -2048,6 +2281,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     state.settlers.push(...settlers);
     const transmission = this.#startTransmission(observation.peer, key, bytes, 'notification');
+    const slotRecord = this.#peerTable.bySlot(key);
+    if (slotRecord !== undefined) {
+      transmission.countsForNstart = true;
+      slotRecord.confirmableNotifications++;
+    }
     if (previous !== undefined) {
       this.#retransmissions.cancel(transmission);
       transmission.attempts = previous.attempts + 1;
@@ -2135,18 +2373,81 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if (record.refs > 0) record.refs--;
   }
 
-  /** An observation ended: what pacing held for it is dropped. */
+  /** An observation ended: what pacing or NSTART held for it is dropped. */
   #dropPaced(observation: ServerObservation, error: Error): void {
     const entry = this.#pacedObservations.get(observation);
     if (entry === undefined) return;
     this.#pacedObservations.delete(observation);
+    let found = false;
     for (const queue of this.#pacing.values()) {
       const index = queue.held.indexOf(entry);
       if (index < 0) continue;
       queue.held.splice(index, 1);
+      found = true;
       break;
     }
+    if (!found) {
+      for (const held of this.#confirmableQueues.values()) {
+        const index = held.indexOf(entry);
+        if (index < 0) continue;
+        held.splice(index, 1);
+        break;
+      }
+    }
     for (const settler of entry.settlers) settler.reject(error);
+  }
+
+  /** A CON notification waits for an NSTART slot of its client; a newer state of its observation replaces it. */
+  #holdConfirmable(
+    record: PeerRecord,
+    observation: ServerObservation,
+    notification: Notification,
+    settlers: Settler[],
+  ): void {
+    let held = this.#confirmableQueues.get(record);
+    if (held === undefined) {
+      held = [];
+      this.#confirmableQueues.set(record, held);
+      record.refs++; // keep the record (and its count) while something waits on it
+    }
+    const entry: PacedNotification = { observation, notification, settlers };
+    held.push(entry);
+    this.#pacedObservations.set(observation, entry);
+  }
+
+  /**
+   * A CON notification to `record`'s peer was acknowledged, failed or was superseded. Waiting ones
+   * go out on a microtask, so that a takeover (which stops the old message and sends the new one
+   * in one step) keeps its slot instead of losing it to the queue.
+   */
+  #confirmableNotificationDone(record: PeerRecord): void {
+    if (record.confirmableNotifications > 0) record.confirmableNotifications--;
+    if (this.#confirmableQueues.has(record)) queueMicrotask(() => this.#releaseConfirmable(record));
+  }
+
+  #releaseConfirmable(record: PeerRecord): void {
+    const held = this.#confirmableQueues.get(record);
+    if (held === undefined) return;
+    while (held.length > 0 && record.confirmableNotifications < this.#params.nstart) {
+      const entry = held.shift()!;
+      this.#pacedObservations.delete(entry.observation);
+      if (!entry.observation.active || this.#closing !== undefined) {
+        const ended = new ClosedError(this.#closing !== undefined ? 'endpoint closed' : 'observation ended');
+        for (const settler of entry.settlers) settler.reject(ended);
+        continue;
+      }
+      this.#transmitNotification(
+        entry.observation,
+        entry.notification,
+        entry.settlers,
+        undefined,
+        false,
+        true,
+      );
+    }
+    if (held.length > 0) return;
+    this.#confirmableQueues.delete(record);
+    if (record.refs > 0) record.refs--;
   }
 
   /** The retransmission slot of an unacknowledged CON notification goes to the newest state. */
@@ -2272,6 +2573,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#pacingTimers.close();
     for (const observation of [...this.#clientObservations.values()]) observation.finish();
     this.#clientObservations.clear();
+    this.#observationsByPeer.clear();
+    this.#contexts.clear();
     for (const observation of [...this.#serverObservations.values()])
       this.#removeServerObservation(observation, 'closed');
     this.#dedup.clear();
@@ -2280,14 +2583,16 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#nonNotifications.clear();
     for (const observation of [...this.#pacedObservations.keys()]) this.#dropPaced(observation, closed);
     this.#pacing.clear();
+    this.#confirmableQueues.clear();
     this.#peerTable.clear();
     this.#socket.off('error', this.#onSocketError);
     if (this.#ownsSocket) await this.#socket.close();
   }
 }
 
+/** A multi-message exchange (blocks, observe, cancel); `peer` changes with `movePeer()`. */
 interface ExchangeContext {
-  readonly peer: PeerAddress;
+  peer: PeerAddress;
   readonly code: number;
   readonly confirmable: boolean;
   readonly deadline: number;

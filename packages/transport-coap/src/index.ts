@@ -59,6 +59,7 @@ export type {
   Block1Progress,
   AdoptObservationRequest,
   AdoptObservationOptions,
+  MovedPeer,
 } from './endpoint.js';
 export { DEFAULT_TRANSMISSION } from './types.js';
 export type {

@@ -21,6 +21,11 @@ export class MemorySocket extends EventEmitter<DatagramSocketEvents> implements 
   drop: ((data: Uint8Array, peer: PeerAddress) => boolean) | undefined;
   /** The identity the remote side sees on our datagrams (a stand-in for DTLS). */
   identity: PeerIdentity | undefined;
+  /**
+   * The address the remote side sees our datagrams come from, and the one it sends to to reach
+   * us: a stand-in for a NAT mapping (change it to simulate NAT rebinding). Default `local`.
+   */
+  publicAddress: PeerAddress | undefined;
   #remote: MemorySocket | undefined;
   #closed = false;
 
@@ -39,17 +44,27 @@ export class MemorySocket extends EventEmitter<DatagramSocketEvents> implements 
 
   send(data: Uint8Array, peer: PeerAddress): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError('socket closed'));
+    this.#transmit(data, peer);
+    return Promise.resolve();
+  }
+
+  /** `DatagramSocket.sendNow`: like `send` without the Promise; dropped silently once closed. */
+  sendNow(data: Uint8Array, peer: PeerAddress): void {
+    if (!this.#closed) this.#transmit(data, peer);
+  }
+
+  #transmit(data: Uint8Array, peer: PeerAddress): void {
     const copy = Uint8Array.from(data);
     this.sent.push({ data: copy, peer });
     const remote = this.#remote;
-    if (this.drop?.(copy, peer) === true || remote === undefined) return Promise.resolve();
-    if (formatPeer(peer) !== formatPeer(remote.local)) return Promise.resolve();
+    if (this.drop?.(copy, peer) === true || remote === undefined) return;
+    if (formatPeer(peer) !== formatPeer(remote.publicAddress ?? remote.local)) return;
+    const from = this.publicAddress ?? this.local;
     const message: DatagramMessage =
       this.identity === undefined
-        ? { data: copy, peer: this.local }
-        : { data: copy, peer: this.local, identity: this.identity };
+        ? { data: copy, peer: from }
+        : { data: copy, peer: from, identity: this.identity };
     void Promise.resolve().then(() => remote.deliver(message));
-    return Promise.resolve();
   }
 
   /** Hands a datagram to this socket's listeners as if it came from `peer`. */

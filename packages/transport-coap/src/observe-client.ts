@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { PeerAddress } from '@lwm2m/core';
 import type { CoapOption } from './message.js';
 import type { CoapResponse } from './types.js';
 
@@ -57,6 +58,7 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
   #active: boolean;
   #endError: Error | undefined;
   #response: CoapResponse;
+  #peer: PeerAddress;
 
   constructor(
     init: {
@@ -77,6 +79,7 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
   ) {
     super();
     this.#response = init.response;
+    this.#peer = init.response.peer;
     this.registration = init.registration;
     this.key = init.key;
     this.token = init.token;
@@ -105,6 +108,19 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
    * sequence number given).
    */
   readonly adopted: boolean;
+
+  /**
+   * Where the notifications come from and where cancel and re-registration go: the peer the
+   * observation was registered with, until `CoapEndpoint.movePeer()` moves it.
+   */
+  get peer(): PeerAddress {
+    return this.#peer;
+  }
+
+  /** @internal The observed endpoint is now reachable at `peer` (see `CoapEndpoint.movePeer`). */
+  moveTo(peer: PeerAddress): void {
+    this.#peer = peer;
+  }
 
   /** The response to the registration request (a stand-in when {@link adopted}). */
   get response(): CoapResponse {

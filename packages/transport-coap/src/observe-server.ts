@@ -33,16 +33,14 @@ const SEQUENCE_MODULO = 1 << 24;
  * rejects a notification with Reset, fails to acknowledge a CON notification, or `cancel()`.
  */
 export class ServerObservation extends EventEmitter<ServerObservationEvents> {
-  readonly peer: PeerAddress;
   readonly identity: PeerIdentity | undefined;
   readonly token: Uint8Array;
   readonly path: readonly string[];
   readonly query: readonly string[];
   readonly accept: number | undefined;
-  /** Endpoint-internal lookup key (peer and token). */
-  readonly key: string;
-  /** @internal Where the endpoint caches a notification body that goes out block-wise. */
-  readonly downloadKey: string;
+  #peer: PeerAddress;
+  #key: string;
+  #downloadKey: string;
   /** @internal When the last CON notification (or the registration answer) went out. */
   lastConfirmableAt = 0;
   #sequence: number;
@@ -65,16 +63,38 @@ export class ServerObservation extends EventEmitter<ServerObservationEvents> {
     sender: NotificationSender,
   ) {
     super();
-    this.peer = init.peer;
+    this.#peer = init.peer;
     this.identity = init.identity;
     this.token = init.token;
     this.path = init.path;
     this.query = init.query;
     this.accept = init.accept;
-    this.key = init.key;
-    this.downloadKey = init.downloadKey;
+    this.#key = init.key;
+    this.#downloadKey = init.downloadKey;
     this.#sequence = init.initialSequence % SEQUENCE_MODULO;
     this.#sender = sender;
+  }
+
+  /** The observer: where notifications go (moved by `CoapEndpoint.movePeer()`). */
+  get peer(): PeerAddress {
+    return this.#peer;
+  }
+
+  /** @internal Endpoint-internal lookup key (peer and token). */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** @internal Where the endpoint caches a notification body that goes out block-wise. */
+  get downloadKey(): string {
+    return this.#downloadKey;
+  }
+
+  /** @internal The observer is now reachable at `peer`; the endpoint re-files it under the new keys. */
+  moveTo(peer: PeerAddress, key: string, downloadKey: string): void {
+    this.#peer = peer;
+    this.#key = key;
+    this.#downloadKey = downloadKey;
   }
 
   get active(): boolean {

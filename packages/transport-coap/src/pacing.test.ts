@@ -26,12 +26,12 @@ async function observers(serverOptions: Partial<CoapEndpointOptions> = {}) {
   await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/b' }, { reregister: false });
   const start = Date.now();
   const sent: { at: number; payload: string; type: number }[] = [];
-  const original = p.serverSocket.send.bind(p.serverSocket);
-  p.serverSocket.send = (data, peer) => {
+  const original = p.serverSocket.sendNow.bind(p.serverSocket);
+  p.serverSocket.sendNow = (data, peer) => {
     const message = parseMessage(data);
     if (message.code === CoapCode.CONTENT)
       sent.push({ at: Date.now() - start, payload: text(message.payload), type: message.type });
-    return original(data, peer);
+    original(data, peer);
   };
   return { p, a: observations.get('a')!, b: observations.get('b')!, sent };
 }
@@ -91,13 +91,12 @@ describe('NON notification pacing per client (RFC 7641 §4.5.1)', () => {
     jest.useFakeTimers();
     const { p, a, sent } = await observers({ notificationPacing: { interval: 1000, burst: 1 } });
     // An unretransmitted CON to the client answered 40 ms later gives an RTT sample.
-    const original = p.clientSocket.send.bind(p.clientSocket);
-    p.clientSocket.send = (data, peer) =>
-      new Promise((resolve) => setTimeout(() => resolve(original(data, peer)), 40));
+    const original = p.clientSocket.sendNow.bind(p.clientSocket);
+    p.clientSocket.sendNow = (data, peer) => void setTimeout(() => original(data, peer), 40);
     const answered = p.server.request({ peer: p.clientPeer, method: 'GET', path: '/x' });
     await jest.advanceTimersByTimeAsync(40);
     await answered;
-    p.clientSocket.send = original;
+    p.clientSocket.sendNow = original;
     const base = sent.length;
     for (let i = 1; i <= 3; i++) void a.notify({ payload: `n${i}`, confirmable: false });
     await flush();
@@ -131,5 +130,70 @@ describe('NON notification pacing per client (RFC 7641 §4.5.1)', () => {
     await expect(held).rejects.toBeInstanceOf(ClosedError);
     await jest.advanceTimersByTimeAsync(5000);
     expect(sent.map((s) => s.payload)).toEqual(['n1']);
+  });
+});
+
+describe('CON notifications per client at most NSTART (RFC 7641 §4.5.1)', () => {
+  const ignore = (): void => undefined;
+
+  /** The client loses its first `n` ACKs. */
+  function loseAcks(p: EndpointPair, n: number): void {
+    let lost = 0;
+    p.clientSocket.drop = (data) => parseMessage(data).type === CoapType.ACK && lost++ < n;
+  }
+
+  it('holds a CON notification of another observation until the outstanding one is acknowledged', async () => {
+    jest.useFakeTimers();
+    const { p, a, b, sent } = await observers();
+    loseAcks(p, 1);
+    const settled: string[] = [];
+    void a.notify({ payload: 'a1', confirmable: true }).then(() => settled.push('a1'), ignore);
+    void b.notify({ payload: 'b1', confirmable: true }).then(() => settled.push('b1'), ignore);
+    await flush();
+    expect(sent.map((s) => [s.payload, s.at])).toEqual([['a1', 0]]);
+    await jest.advanceTimersByTimeAsync(2000); // a1's retransmission, acknowledged this time
+    expect(sent.map((s) => [s.payload, s.at, s.type])).toEqual([
+      ['a1', 0, CoapType.CON],
+      ['a1', 2000, CoapType.CON],
+      ['b1', 2000, CoapType.CON],
+    ]);
+    expect(settled).toEqual(['a1', 'b1']);
+  });
+
+  it('a newer state of the outstanding observation takes its slot; a waiting one is replaced by its newer state', async () => {
+    jest.useFakeTimers();
+    const { p, a, b, sent } = await observers();
+    loseAcks(p, 1);
+    const settled: string[] = [];
+    void a.notify({ payload: 'a1', confirmable: true }).then(() => settled.push('a1'), ignore);
+    void b.notify({ payload: 'b1', confirmable: true }).then(() => settled.push('b1'), ignore);
+    void a.notify({ payload: 'a2', confirmable: true }).then(() => settled.push('a2'), ignore);
+    void b.notify({ payload: 'b2', confirmable: true }).then(() => settled.push('b2'), ignore);
+    await flush();
+    await jest.advanceTimersByTimeAsync(2000);
+    // a2 went out in place of a1's retransmission (RFC 7641 §4.5.2), then b2 for b1.
+    expect(sent.map((s) => s.payload)).toEqual(['a1', 'a2', 'b2']);
+    expect(settled).toEqual(['a1', 'a2', 'b1', 'b2']);
+  });
+
+  it('a waiting notification of an observation that ends is dropped and its notify() rejects', async () => {
+    jest.useFakeTimers();
+    const { p, a, b, sent } = await observers();
+    loseAcks(p, 1);
+    void a.notify({ payload: 'a1', confirmable: true }).catch(ignore);
+    const waiting = b.notify({ payload: 'b1', confirmable: true });
+    b.cancel();
+    await expect(waiting).rejects.toBeInstanceOf(ClosedError);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(sent.map((s) => s.payload)).toEqual(['a1', 'a1']);
+  });
+
+  it('NON notifications are not held behind an outstanding CON', async () => {
+    jest.useFakeTimers();
+    const { p, a, b, sent } = await observers();
+    loseAcks(p, 1);
+    void a.notify({ payload: 'a1', confirmable: true }).catch(ignore);
+    await b.notify({ payload: 'b1', confirmable: false });
+    expect(sent.map((s) => s.payload)).toEqual(['a1', 'b1']);
   });
 });

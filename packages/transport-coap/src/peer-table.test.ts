@@ -97,4 +97,37 @@ describe('PeerTable: message ids per peer (RFC 7252 §4.4)', () => {
     for (let i = 0; i <= 0x10000; i++) peers.nextKey(a, none);
     expect(wraps).toHaveLength(2);
   });
+
+  it('move: the record, its counter and its slot go to the new address', () => {
+    const { peers } = table({ starts: [100, 900] });
+    const a = peers.get('10.0.0.1', 5683);
+    peers.nextKey(a, none);
+    const key = peers.nextKey(a, none); // id 101 in flight
+    peers.hold(key);
+    expect(peers.move('10.0.0.1', 5683, '203.0.113.9', 40000)).toBe(true);
+    expect(peers.find('10.0.0.1', 5683)).toBeUndefined();
+    expect(peers.find('203.0.113.9', 40000)).toBe(a);
+    expect(peers.size).toBe(1);
+    // An ACK from the new address finds the id in flight; the counter goes on.
+    expect(peers.keyOf('203.0.113.9', 40000, 101)).toBe(key);
+    expect(peers.nextKey(a, none) & 0xffff).toBe(102);
+    // The old address starts afresh when used again.
+    expect(peers.nextKey(peers.get('10.0.0.1', 5683), none) & 0xffff).toBe(900);
+    expect(peers.move('10.0.0.7', 1, '10.0.0.8', 1)).toBe(false);
+  });
+
+  it('move: an idle record at the new address is replaced, a busy one is not', () => {
+    const { peers } = table({ starts: [100, 500, 700] });
+    const a = peers.get('a', 1);
+    const b = peers.get('b', 1);
+    expect(peers.move('a', 1, 'b', 1)).toBe(true);
+    expect(peers.find('b', 1)).toBe(a);
+    expect(peers.bySlot(b.slot * 65536)).toBeUndefined();
+    expect(peers.size).toBe(1);
+    const c = peers.get('c', 1);
+    peers.hold(peers.nextKey(c, none));
+    expect(peers.move('b', 1, 'c', 1)).toBe(false);
+    expect(peers.find('b', 1)).toBe(a);
+    expect(peers.find('c', 1)).toBe(c);
+  });
 });

@@ -2,8 +2,9 @@ const ID_SPACE = 0x10000;
 
 /** What the endpoint keeps per peer it sends to; see {@link PeerTable}. */
 export interface PeerRecord {
-  readonly address: string;
-  readonly port: number;
+  /** Where the peer is; changed only by {@link PeerTable.move}. */
+  address: string;
+  port: number;
   /** Small integer naming the record in composite keys (`slot * 65536 + message id`). */
   readonly slot: number;
   /** The message id handed out last. */
@@ -20,6 +21,8 @@ export interface PeerRecord {
   /** RFC 7641 §4.5.1 pacing of NON notifications: tokens left and when they were counted. */
   notificationTokens: number;
   notificationTokensAt: number;
+  /** CON notifications to the peer awaiting their ACK (RFC 7641 §4.5.1: at most NSTART). */
+  confirmableNotifications: number;
 }
 
 export interface PeerTableOptions {
@@ -129,6 +132,31 @@ export class PeerTable {
     if (record !== undefined && record.refs > 0) record.refs--;
   }
 
+  /**
+   * The peer at `from` is now at `to` (NAT rebinding): its record, and so its id counter, RTT and
+   * pacing state and every composite key of its slot, is filed under `to`. The peer dedups our
+   * messages by *our* address, which did not change, so it must go on seeing ids from the same
+   * counter; a fresh random start could repeat an id it saw within EXCHANGE_LIFETIME and be taken
+   * for a duplicate. A record `to` already has is dropped when nothing is tracked on it; when
+   * something is, nothing moves (two slots cannot be merged without re-keying what is in flight)
+   * and false is returned. Also false when `from` has no record.
+   */
+  move(fromAddress: string, fromPort: number, toAddress: string, toPort: number): boolean {
+    const record = this.find(fromAddress, fromPort);
+    if (record === undefined) return false;
+    if (fromAddress === toAddress && fromPort === toPort) return true;
+    const existing = this.find(toAddress, toPort);
+    if (existing !== undefined) {
+      if (existing.refs > 0) return false;
+      this.#remove(existing);
+    }
+    this.#unindex(record);
+    record.address = toAddress;
+    record.port = toPort;
+    this.#index(record);
+    return true;
+  }
+
   /** Drops records idle for EXCHANGE_LIFETIME with nothing tracked on them. */
   sweep(): void {
     const now = this.#now();
@@ -163,16 +191,30 @@ export class PeerTable {
       rtt: -1,
       notificationTokens: -1,
       notificationTokensAt: 0,
+      confirmableNotifications: 0,
     };
     this.#bySlot[slot] = record;
-    let byPort = this.#byAddress.get(address);
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.#byAddress.set(address, byPort);
-    }
-    byPort.set(port, record);
+    this.#index(record);
     this.#size++;
     return record;
+  }
+
+  #index(record: PeerRecord): void {
+    let byPort = this.#byAddress.get(record.address);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.#byAddress.set(record.address, byPort);
+    }
+    byPort.set(record.port, record);
+  }
+
+  /** Takes the record out of the address index; false when it was not there. */
+  #unindex(record: PeerRecord): boolean {
+    const byPort = this.#byAddress.get(record.address);
+    if (byPort?.get(record.port) !== record) return false;
+    byPort.delete(record.port);
+    if (byPort.size === 0) this.#byAddress.delete(record.address);
+    return true;
   }
 
   /** At the bound: expired records go first, then the oldest one with nothing tracked (if any). */
@@ -190,10 +232,7 @@ export class PeerTable {
   }
 
   #remove(record: PeerRecord): void {
-    const byPort = this.#byAddress.get(record.address);
-    if (byPort?.get(record.port) !== record) return;
-    byPort.delete(record.port);
-    if (byPort.size === 0) this.#byAddress.delete(record.address);
+    if (!this.#unindex(record)) return;
     this.#bySlot[record.slot] = undefined;
     this.#freeSlots.push(record.slot);
     this.#size--;

@@ -23,4 +23,14 @@ describe('RandomPool', () => {
     const pool = new RandomPool((size) => new Uint8Array(size).fill(7), 4);
     expect(pool.take(10)).toEqual(new Uint8Array(10).fill(7));
   });
+
+  it('starts with small chunks and doubles them up to the chunk size', () => {
+    const calls: number[] = [];
+    const pool = new RandomPool((size) => {
+      calls.push(size);
+      return new Uint8Array(size);
+    }, 512);
+    for (let i = 0; i < 200; i++) pool.take(8);
+    expect(calls.slice(0, 5)).toEqual([64, 128, 256, 512, 512]);
+  });
 });

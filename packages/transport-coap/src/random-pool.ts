@@ -2,13 +2,16 @@
  * Hands out random bytes from a buffer filled in large chunks: one call into the CSPRNG per
  * `chunkSize` bytes instead of one per token (a per-token `randomBytes(8)` was the largest single
  * cost of sending a request). Returned arrays are views of a chunk that is never refilled, so a
- * token stays valid as long as it is held.
+ * token stays valid as long as it is held. Chunks start small and double up to `chunkSize`, so an
+ * endpoint that sends little (a device registering once a day) does not hold kilobytes of
+ * randomness, while a busy one soon draws in full chunks.
  */
 export class RandomPool {
   readonly #source: (size: number) => Uint8Array;
   readonly #chunkSize: number;
   #chunk: Uint8Array = new Uint8Array(0);
   #offset = 0;
+  #nextChunkSize = 64;
 
   constructor(source: (size: number) => Uint8Array, chunkSize = 4096) {
     this.#source = source;
@@ -17,7 +20,9 @@ export class RandomPool {
 
   take(size: number): Uint8Array {
     if (this.#offset + size > this.#chunk.length) {
-      this.#chunk = this.#source(Math.max(size, this.#chunkSize));
+      const chunkSize = Math.min(this.#nextChunkSize, this.#chunkSize);
+      this.#nextChunkSize = chunkSize * 2;
+      this.#chunk = this.#source(Math.max(size, chunkSize));
       this.#offset = 0;
     }
     const start = this.#offset;

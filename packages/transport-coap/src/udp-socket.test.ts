@@ -30,4 +30,24 @@ describe('createUdpSocket', () => {
       await a.close();
     }
   });
+
+  it('sendNow sends without a Promise and never throws: failures are dropped, told through error when listened to', async () => {
+    const a = await createUdpSocket({ address: '127.0.0.1' });
+    const b = await createUdpSocket({ address: '127.0.0.1' });
+    const bAddress = b.address();
+    try {
+      const received = new Promise<DatagramMessage>((resolve) => b.on('message', resolve));
+      expect(a.sendNow!(Uint8Array.of(4, 5), bAddress)).toBeUndefined();
+      expect([...(await received).data]).toEqual([4, 5]);
+      // node:dgram refuses port 0 synchronously: no throw, no listener, nothing happens.
+      expect(() => a.sendNow!(Uint8Array.of(1), { address: '127.0.0.1', port: 0 })).not.toThrow();
+      const errors: Error[] = [];
+      a.on('error', (error) => errors.push(error));
+      a.sendNow!(Uint8Array.of(1), { address: '127.0.0.1', port: 0 });
+      expect(errors).toHaveLength(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    expect(() => a.sendNow!(Uint8Array.of(1), bAddress)).not.toThrow();
+  });
 });

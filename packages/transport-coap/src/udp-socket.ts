@@ -15,26 +15,6 @@ export interface UdpSocketOptions {
 const DEFAULT_MAX_DATAGRAM = 1152;
 const SENT: Promise<void> = Promise.resolve();
 
-/**
- * @internal The CoAP endpoint's fast path on our own UDP socket: send a datagram without a
- * Promise (a rejected send is as final as a lost datagram). Throws only on invalid arguments.
- */
-export const sendDatagram: unique symbol = Symbol('sendDatagram');
-
-/** @internal A socket offering {@link sendDatagram}. */
-export interface DirectSendSocket {
-  [sendDatagram](data: Uint8Array, peer: PeerAddress): void;
-}
-
-/** @internal The promise-free send of `socket` bound to it, when it offers one. */
-export function directSend(
-  socket: DatagramSocket,
-): ((data: Uint8Array, peer: PeerAddress) => void) | undefined {
-  const candidate = socket as DatagramSocket & Partial<DirectSendSocket>;
-  const send = candidate[sendDatagram];
-  return typeof send === 'function' ? send.bind(candidate) : undefined;
-}
-
 /** Binds a node:dgram socket and wraps it as the {@link DatagramSocket} the CoAP layer runs on. */
 export async function createUdpSocket(options: UdpSocketOptions = {}): Promise<DatagramSocket> {
   const type = options.type ?? 'udp4';
@@ -53,7 +33,7 @@ export async function createUdpSocket(options: UdpSocketOptions = {}): Promise<D
   return new UdpSocket(socket);
 }
 
-class UdpSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSocket, DirectSendSocket {
+class UdpSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSocket {
   readonly #socket: Socket;
   #closed: Promise<void> | undefined;
 
@@ -88,9 +68,19 @@ class UdpSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSo
     return SENT;
   }
 
-  [sendDatagram](data: Uint8Array, peer: PeerAddress): void {
-    if (this.#closed !== undefined) throw new ClosedError('socket closed');
-    this.#socket.send(data, peer.port, peer.address);
+  /**
+   * The promise-free send the CoAP endpoint uses (see `DatagramSocket.sendNow`). A datagram that
+   * cannot be sent (socket closed, an address or port node:dgram refuses) is dropped like a lost
+   * one; the `error` event tells when it has a listener.
+   */
+  sendNow(data: Uint8Array, peer: PeerAddress): void {
+    if (this.#closed !== undefined) return;
+    try {
+      this.#socket.send(data, peer.port, peer.address);
+    } catch (error) {
+      if (this.listenerCount('error') > 0)
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   address(): PeerAddress {

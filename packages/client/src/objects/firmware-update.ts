@@ -1,16 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { DatagramMessage, DatagramSocket, Logger } from '@lwm2m/core';
-import {
-  CoapCode,
-  CoapOptionNumber,
-  DEFAULT_TRANSMISSION,
-  blockSize,
-  decodeBlock,
-  findOption,
-  getUintOption,
-  parseMessage,
-} from '@lwm2m/transport-coap';
-import type { TransmissionParameters } from '@lwm2m/transport-coap';
+import type { Logger } from '@lwm2m/core';
+import { DEFAULT_TRANSMISSION } from '@lwm2m/transport-coap';
+import type { Block1Progress, TransmissionParameters } from '@lwm2m/transport-coap';
 import type { Clock } from '@lwm2m/core';
 import { BadRequestError, ClientConfigError, FirmwareUpdateError, MethodNotAllowedError } from '../errors.js';
 import { downloadCoap } from '../firmware/coap-download.js';
@@ -19,6 +10,12 @@ import type { DownloadProgress } from '../firmware/http-download.js';
 import { FirmwareProtocol, FirmwareState, UpdateResult } from '../firmware/update-result.js';
 import type { ChangeSink, InstanceHandler, ObjectImplementation, ResourceContent } from '../instance.js';
 import type { ClientTransport } from '../transport.js';
+
+/** What {@link FirmwareUpdateInstance.watch} follows: the `block1` events of a `CoapEndpoint`. */
+export interface Block1Source {
+  on(event: 'block1', listener: (progress: Block1Progress) => void): unknown;
+  off(event: 'block1', listener: (progress: Block1Progress) => void): unknown;
+}
 
 /** What a package is and how it came. */
 export interface FirmwareMeta {
@@ -78,8 +75,6 @@ export interface FirmwareHost {
   readonly logger: Logger;
   readonly transport: ClientTransport;
   readonly transmission: Partial<TransmissionParameters> | undefined;
-  /** The CoAP endpoints' limit on a Block1 body (a pushed package); undefined: 8 MiB. */
-  readonly maxBodySize: number | undefined;
   /** PSK credentials of a Security instance whose Server URI has this host and port. */
   securityFor(host: string, port: number): { identity: string; key: Uint8Array } | undefined;
 }
@@ -119,9 +114,6 @@ const SCHEMES: Readonly<Record<string, number>> = {
   'http:': FirmwareProtocol.HTTP,
   'https:': FirmwareProtocol.HTTPS,
 };
-const PACKAGE_PATH = ['5', '0', '0'];
-
-const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 const STATE_NAMES = ['Idle', 'Downloading', 'Downloaded', 'Updating'];
 
 function resultOf(error: unknown, fallback: UpdateResult): UpdateResult {
@@ -277,61 +269,45 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
   }
 
   /**
-   * Follows Block1 blocks of a Package write on a server's socket (the CoAP endpoint only hands
-   * over the reassembled body), for progress events and the Idle → Downloading transition at the
-   * first block. Returns the function that stops watching.
+   * Follows the Block1 blocks of Package writes that a server's CoAP endpoint takes in (the Write
+   * itself sees only the reassembled body), for progress events, the Idle → Downloading
+   * transition at the first block, and Update Result 2 when the package outgrows the endpoint's
+   * `maxBodySize`. Returns the function that stops following.
    */
-  watch(socket: DatagramSocket): () => void {
-    const listener = (message: DatagramMessage): void => this.#onDatagram(message.data);
-    socket.on('message', listener);
-    return () => socket.off('message', listener);
+  watch(endpoint: Block1Source): () => void {
+    const listener = (progress: Block1Progress): void => this.#onBlock1(progress);
+    endpoint.on('block1', listener);
+    return () => endpoint.off('block1', listener);
   }
 
-  #onDatagram(data: Uint8Array): void {
-    // Only PUT/POST requests can carry a Package block; skip everything else without parsing.
-    const code = data[1];
-    if (data.length < 4 || (code !== CoapCode.PUT && code !== CoapCode.POST)) return;
-    let block;
-    let size1;
-    let payload;
-    try {
-      const message = parseMessage(data);
-      const option = findOption(message.options, CoapOptionNumber.BLOCK1);
-      if (option === undefined) return;
-      let segment = 0;
-      for (const o of message.options) {
-        if (o.number !== CoapOptionNumber.URI_PATH) continue;
-        if (Buffer.from(o.value).toString('latin1') !== PACKAGE_PATH[segment]) return;
-        segment++;
-      }
-      if (segment !== 3 || this.#instanceId !== 0 || this.#objectId !== 5) return;
-      block = decodeBlock(option.value);
-      size1 = getUintOption(message.options, CoapOptionNumber.SIZE1);
-      payload = message.payload;
-    } catch {
+  #onBlock1(progress: Block1Progress): void {
+    const path = progress.path;
+    if (
+      path.length !== 3 ||
+      path[0] !== String(this.#objectId) ||
+      path[1] !== String(this.#instanceId) ||
+      path[2] !== String(PACKAGE) ||
+      (progress.method !== 'PUT' && progress.method !== 'POST')
+    )
       return;
-    }
-    if (block === undefined) return;
-    const limit = this.#host.maxBodySize ?? DEFAULT_MAX_BODY;
-    if (block.num === 0) {
-      // The endpoint refuses a body announced too large (4.13): no transfer starts.
-      if (this.#state !== FirmwareState.IDLE || this.#options.delivery === 'pull' || (size1 ?? 0) > limit)
+    if (progress.num === 0) {
+      // A body announced too large (Size1) is refused by the endpoint (4.13): no transfer starts.
+      if (progress.tooLarge || this.#state !== FirmwareState.IDLE || this.#options.delivery === 'pull')
         return;
       this.#pushing = true;
-      this.#pushTotal = size1;
+      this.#pushTotal = progress.size1;
       this.#lastProgress = -1;
       this.#set(FirmwareState.DOWNLOADING, UpdateResult.INITIAL);
     }
     if (!this.#pushing) return;
-    const received = block.num * blockSize(block.szx) + payload.length;
-    if (received > limit) {
-      // The endpoint answers 4.13 and drops the transfer.
+    if (progress.tooLarge) {
+      // The endpoint answered 4.13 and dropped the transfer.
       this.#pushing = false;
       this.#clearPushTimer();
       this.#set(FirmwareState.IDLE, UpdateResult.NOT_ENOUGH_FLASH);
       return;
     }
-    this.#emitProgress('push', received, this.#pushTotal);
+    this.#emitProgress('push', progress.received, this.#pushTotal);
     this.#clearPushTimer();
     this.#pushTimer = this.#host.clock.setTimeout(() => {
       this.#pushTimer = undefined;
