@@ -12,6 +12,8 @@ export interface BenchServerPorts {
   readonly handshake: number;
   readonly nosec: number;
   readonly coaps: number;
+  /** ECDHE-ECDSA handshakes (server certificate), when started with `<key file> <certificate file>`. */
+  readonly ecdhe?: number;
 }
 
 async function main(): Promise<void> {
@@ -30,8 +32,15 @@ async function main(): Promise<void> {
   await dtls.listen();
   const coaps = createCoapEndpoint({ socket: dtls, handler: echo });
 
+  const [keyFile, certFile] = process.argv.slice(2);
+  const ecdhe =
+    keyFile === undefined || certFile === undefined
+      ? undefined
+      : createDtlsServer({ port: 0, address: '127.0.0.1', ecdsa: { key: keyFile, certificate: certFile } });
+  await ecdhe?.listen();
+
   const stop = async (): Promise<void> => {
-    await Promise.all([handshakes.close(), nosec.close(), coaps.close()]);
+    await Promise.all([handshakes.close(), nosec.close(), coaps.close(), ecdhe?.close()]);
     process.disconnect?.();
   };
   process.on('message', (message) => {
@@ -43,6 +52,7 @@ async function main(): Promise<void> {
     handshake: handshakes.address().port,
     nosec: nosec.address().port,
     coaps: dtls.address().port,
+    ...(ecdhe === undefined ? {} : { ecdhe: ecdhe.address().port }),
   };
   process.send?.(ports);
 }

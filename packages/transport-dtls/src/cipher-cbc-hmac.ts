@@ -3,7 +3,9 @@ import { HmacSha256 } from './hmac-sha256.js';
 import { RandomPool } from './random-pool.js';
 import {
   additionalData,
+  cidAdditionalData,
   RECORD_HEADER_LENGTH,
+  writeCidRecordHeader,
   writeRecordHeader,
   type RecordCipher,
 } from './record-cipher.js';
@@ -15,6 +17,8 @@ const SHA256_BLOCK = 64;
 const SHA256_TRAILER = 9;
 /** HMAC's inner hash: the key block (64) then the 13-byte MAC header, then the content. */
 const HMAC_INNER_PREFIX = SHA256_BLOCK + 13;
+/** With a connection id the MAC header is 23 bytes plus the CID (RFC 9146 §5.1). */
+const HMAC_INNER_PREFIX_CID = SHA256_BLOCK + 23;
 /** Largest dummy hash input: a record carries at most 2^14 + 2048 bytes. */
 const ZEROS = new Uint8Array(16384 + 2048 + SHA256_BLOCK);
 
@@ -28,12 +32,12 @@ export function sha256Compressions(length: number): number {
  * bytes, so that MAC + dummy always cost the compressions of the longest possible content
  * (`maxContentLength`, zero padding) plus one: a hash of k * 64 - 9 bytes runs exactly k.
  */
-export function dummyCompressions(contentLength: number, maxContentLength: number): number {
-  return (
-    sha256Compressions(HMAC_INNER_PREFIX + maxContentLength) -
-    sha256Compressions(HMAC_INNER_PREFIX + contentLength) +
-    1
-  );
+export function dummyCompressions(
+  contentLength: number,
+  maxContentLength: number,
+  prefix = HMAC_INNER_PREFIX,
+): number {
+  return sha256Compressions(prefix + maxContentLength) - sha256Compressions(prefix + contentLength) + 1;
 }
 
 /**
@@ -55,9 +59,18 @@ export class CbcHmacCipher implements RecordCipher {
     this.mac = new HmacSha256(macKey);
   }
 
-  sealRecord(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+    cid?: Uint8Array,
+  ): Uint8Array {
     const mac = this.mac.digest(
-      additionalData(type, version, epoch, seq, plaintext.length, this.aad),
+      cid === undefined
+        ? additionalData(type, version, epoch, seq, plaintext.length, this.aad)
+        : cidAdditionalData(version, epoch, seq, cid, plaintext.length),
       plaintext,
     );
     const unpadded = plaintext.length + MAC + 1;
@@ -66,13 +79,15 @@ export class CbcHmacCipher implements RecordCipher {
     body.set(plaintext, 0);
     mac.copy(body, plaintext.length);
     body.fill(padLength, plaintext.length + MAC);
-    const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + BLOCK + body.length);
-    writeRecordHeader(out, type, version, epoch, seq, BLOCK + body.length);
-    const iv = this.ivs.take(out, RECORD_HEADER_LENGTH);
+    const header = RECORD_HEADER_LENGTH + (cid?.length ?? 0);
+    const out = Buffer.allocUnsafe(header + BLOCK + body.length);
+    if (cid === undefined) writeRecordHeader(out, type, version, epoch, seq, BLOCK + body.length);
+    else writeCidRecordHeader(out, version, epoch, seq, cid, BLOCK + body.length);
+    const iv = this.ivs.take(out, header);
     const cipher = createCipheriv('aes-128-cbc', this.key, iv);
     cipher.setAutoPadding(false);
     // No padding is added and the body is whole blocks, so update() returns all of it.
-    out.set(cipher.update(body), RECORD_HEADER_LENGTH + BLOCK);
+    out.set(cipher.update(body), header + BLOCK);
     cipher.final();
     return out;
   }
@@ -83,6 +98,7 @@ export class CbcHmacCipher implements RecordCipher {
     epoch: number,
     seq: number,
     fragment: Uint8Array,
+    cid?: Uint8Array,
   ): Uint8Array | undefined {
     const cipherLength = fragment.length - BLOCK;
     if (cipherLength < MAC + BLOCK || cipherLength % BLOCK !== 0) return undefined;
@@ -109,13 +125,19 @@ export class CbcHmacCipher implements RecordCipher {
     // On bad padding, pretend there was none so that the MAC is still computed over similar data.
     const contentLength = n - MAC - 1 - good * padLength;
     const expected = this.mac.digest(
-      additionalData(type, version, epoch, seq, contentLength, this.aad),
+      cid === undefined
+        ? additionalData(type, version, epoch, seq, contentLength, this.aad)
+        : cidAdditionalData(version, epoch, seq, cid, contentLength),
       plain.subarray(0, contentLength),
     );
     // Lucky Thirteen: the HMAC above costs one SHA-256 compression per 64 bytes, so its time
     // tells how long the padding was. Run the compressions a zero-length padding would have
     // needed and that this record did not, so that every record of this size costs the same.
-    const extra = dummyCompressions(contentLength, n - MAC - 1);
+    const extra = dummyCompressions(
+      contentLength,
+      n - MAC - 1,
+      cid === undefined ? HMAC_INNER_PREFIX : HMAC_INNER_PREFIX_CID + cid.length,
+    );
     createHash('sha256')
       .update(ZEROS.subarray(0, extra * SHA256_BLOCK - SHA256_TRAILER))
       .digest();

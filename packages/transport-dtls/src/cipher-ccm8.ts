@@ -2,7 +2,9 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AesCcm8 } from './aes-ccm8.js';
 import {
   additionalData,
+  cidAdditionalData,
   RECORD_HEADER_LENGTH,
+  writeCidRecordHeader,
   writeEpochSeq,
   writeRecordHeader,
   type RecordCipher,
@@ -67,18 +69,29 @@ export class Ccm8Cipher implements RecordCipher {
     this.nonce.set(salt.subarray(0, 4), 0);
   }
 
-  sealRecord(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array {
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+    cid?: Uint8Array,
+  ): Uint8Array {
     const length = plaintext.length;
-    const out = Buffer.allocUnsafe(RECORD_HEADER_LENGTH + EXPLICIT_NONCE + length + TAG);
-    writeRecordHeader(out, type, version, epoch, seq, EXPLICIT_NONCE + length + TAG);
-    writeEpochSeq(out, RECORD_HEADER_LENGTH, epoch, seq); // the explicit nonce
+    const header = RECORD_HEADER_LENGTH + (cid?.length ?? 0);
+    const out = Buffer.allocUnsafe(header + EXPLICIT_NONCE + length + TAG);
+    if (cid === undefined) writeRecordHeader(out, type, version, epoch, seq, EXPLICIT_NONCE + length + TAG);
+    else writeCidRecordHeader(out, version, epoch, seq, cid, EXPLICIT_NONCE + length + TAG);
+    writeEpochSeq(out, header, epoch, seq); // the explicit nonce
     writeEpochSeq(this.nonce, 4, epoch, seq);
     this.ccm.encrypt(
       this.nonce,
-      additionalData(type, version, epoch, seq, length, this.aad),
+      cid === undefined
+        ? additionalData(type, version, epoch, seq, length, this.aad)
+        : cidAdditionalData(version, epoch, seq, cid, length),
       plaintext,
       out,
-      RECORD_HEADER_LENGTH + EXPLICIT_NONCE,
+      header + EXPLICIT_NONCE,
     );
     return out;
   }
@@ -89,13 +102,16 @@ export class Ccm8Cipher implements RecordCipher {
     epoch: number,
     seq: number,
     fragment: Uint8Array,
+    cid?: Uint8Array,
   ): Uint8Array | undefined {
     if (fragment.length < EXPLICIT_NONCE + TAG) return undefined;
     const length = fragment.length - EXPLICIT_NONCE - TAG;
     this.nonce.set(fragment.subarray(0, EXPLICIT_NONCE), 4);
     return this.ccm.decrypt(
       this.nonce,
-      additionalData(type, version, epoch, seq, length, this.aad),
+      cid === undefined
+        ? additionalData(type, version, epoch, seq, length, this.aad)
+        : cidAdditionalData(version, epoch, seq, cid, length),
       fragment.subarray(EXPLICIT_NONCE, EXPLICIT_NONCE + length),
       fragment.subarray(EXPLICIT_NONCE + length),
     );

@@ -7,11 +7,18 @@ import type { RecordCipher } from './record-cipher.js';
 export const CipherSuite = {
   TLS_PSK_WITH_AES_128_CCM_8: 0xc0a8,
   TLS_PSK_WITH_AES_128_CBC_SHA256: 0x00ae,
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: 0xc0ae,
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 0xc023,
 } as const;
 export type CipherSuiteId = (typeof CipherSuite)[keyof typeof CipherSuite];
 
+/** How a suite authenticates: a pre-shared key, or ephemeral ECDH signed with ECDSA (certificate or raw key). */
+export type KeyExchange = 'psk' | 'ecdhe_ecdsa';
+
 interface SuiteParameters {
   readonly name: string;
+  readonly keyExchange: KeyExchange;
+  readonly aead: boolean;
   readonly macKeyLength: number;
   readonly keyLength: number;
   readonly fixedIvLength: number;
@@ -20,19 +27,64 @@ interface SuiteParameters {
 const SUITES: ReadonlyMap<number, SuiteParameters> = new Map<number, SuiteParameters>([
   [
     CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
-    { name: 'TLS_PSK_WITH_AES_128_CCM_8', macKeyLength: 0, keyLength: 16, fixedIvLength: 4 },
+    {
+      name: 'TLS_PSK_WITH_AES_128_CCM_8',
+      keyExchange: 'psk',
+      aead: true,
+      macKeyLength: 0,
+      keyLength: 16,
+      fixedIvLength: 4,
+    },
   ],
   [
     CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
-    { name: 'TLS_PSK_WITH_AES_128_CBC_SHA256', macKeyLength: 32, keyLength: 16, fixedIvLength: 0 },
+    {
+      name: 'TLS_PSK_WITH_AES_128_CBC_SHA256',
+      keyExchange: 'psk',
+      aead: false,
+      macKeyLength: 32,
+      keyLength: 16,
+      fixedIvLength: 0,
+    },
+  ],
+  [
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+    {
+      name: 'TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8',
+      keyExchange: 'ecdhe_ecdsa',
+      aead: true,
+      macKeyLength: 0,
+      keyLength: 16,
+      fixedIvLength: 4,
+    },
+  ],
+  [
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+    {
+      name: 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256',
+      keyExchange: 'ecdhe_ecdsa',
+      aead: false,
+      macKeyLength: 32,
+      keyLength: 16,
+      fixedIvLength: 0,
+    },
   ],
 ]);
 
-/** Our preference order; both are mandatory for LwM2M PSK (RFC 7925 §4.2, LwM2M Transport §5.2.8). */
+/**
+ * Our preference order: the PSK pair (RFC 7925 §4.2) and the ECDHE-ECDSA pair (RFC 7925 §4.3, for
+ * raw public keys and certificates), CCM_8 first. A side only uses the suites its credentials allow.
+ */
 export const DEFAULT_CIPHER_SUITES: readonly CipherSuiteId[] = [
   CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
   CipherSuite.TLS_PSK_WITH_AES_128_CBC_SHA256,
+  CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+  CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
 ];
+
+export function keyExchangeOf(id: number): KeyExchange | undefined {
+  return SUITES.get(id)?.keyExchange;
+}
 
 export function isSupportedCipherSuite(id: number): id is CipherSuiteId {
   return SUITES.has(id);
@@ -67,7 +119,7 @@ export function deriveCiphers(
   const serverKey = take(p.keyLength);
   const clientIv = take(p.fixedIvLength);
   const serverIv = take(p.fixedIvLength);
-  if (suite === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8) {
+  if (p.aead) {
     return { client: new Ccm8Cipher(clientKey, clientIv), server: new Ccm8Cipher(serverKey, serverIv) };
   }
   return { client: new CbcHmacCipher(clientKey, clientMac), server: new CbcHmacCipher(serverKey, serverMac) };

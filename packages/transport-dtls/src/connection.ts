@@ -57,6 +57,11 @@ export interface ConnectionHooks {
   onApplicationData(data: Uint8Array): void;
   /** The association ended: error is undefined after a clean close_notify. */
   onClosed(error: Error | undefined): void;
+  /**
+   * A protected record authenticated, before it is acted on; `newest` when no later record of its
+   * epoch was seen. The server moves a CID session to a new address here (RFC 9146 §6).
+   */
+  onAuthenticatedRecord?(newest: boolean): void;
 }
 
 export interface ConnectionOptions {
@@ -135,7 +140,7 @@ export class DtlsConnection {
   handleDatagram(datagram: Uint8Array): boolean {
     if (this.state === 'closed') return false;
     this.datagramSerial++;
-    const records = parseRecords(datagram);
+    const records = parseRecords(datagram, this.records.readCidLength);
     if (!this.busy && this.inbox.length === 0) {
       let authenticated = false;
       for (let i = 0; i < records.length; i++) {
@@ -187,13 +192,15 @@ export class DtlsConnection {
       this.onUnauthenticated(record);
       return DROPPED;
     }
+    const type = this.records.openedType;
     const current = record.epoch === this.records.readEpoch;
     // After the handshake the previous epoch (0: plaintext, forgeable by anyone) is kept only so
     // that a peer's repeated final flight can be answered; it never carries alerts or data.
-    if (this.state === 'established' && !current && record.type !== ContentType.handshake) return DROPPED;
+    if (this.state === 'established' && !current && type !== ContentType.handshake) return DROPPED;
     this.lastActivity = Date.now();
+    if (record.epoch > 0) this.hooks.onAuthenticatedRecord?.(this.records.openedNewest);
     try {
-      switch (record.type) {
+      switch (type) {
         case ContentType.applicationData:
           // Application data is only valid once the handshake finished, in the current epoch.
           if (this.state === 'established' && current && record.epoch > 0) {
@@ -225,7 +232,7 @@ export class DtlsConnection {
     this.logger.trace({ epoch: record.epoch, seq: record.seq, type: record.type }, 'dtls record dropped');
     if (
       this.state !== 'handshake' ||
-      record.type !== ContentType.handshake ||
+      (record.type !== ContentType.handshake && record.type !== ContentType.tls12Cid) ||
       record.epoch === 0 ||
       record.epoch !== this.records.readEpoch
     ) {
@@ -318,6 +325,11 @@ export class DtlsConnection {
 
   transcriptHash(): Buffer {
     return sha256Of(this.transcript);
+  }
+
+  /** The handshake messages so far, concatenated: what CertificateVerify signs (RFC 5246 §7.4.8). */
+  transcriptBytes(): Buffer {
+    return Buffer.concat(this.transcript);
   }
 
   /** Builds a handshake flight item with the next message_seq and records it in the transcript. */

@@ -14,16 +14,42 @@ import {
 } from '@lwm2m/core';
 import { cipherSuiteName, DEFAULT_CIPHER_SUITES, type CipherSuiteId } from './cipher-suites.js';
 import { DtlsConnection } from './connection.js';
-import { DtlsNoSessionError, DtlsTimeoutError } from './errors.js';
+import {
+  loadCertificates,
+  loadEcdsaCredentials,
+  type CertificateInput,
+  type PrivateKeyInput,
+} from './credentials.js';
+import { DtlsCredentialsError, DtlsNoSessionError, DtlsTimeoutError } from './errors.js';
 import type { RetransmitTimerOptions } from './flight.js';
-import { ClientHandshake } from './handshake-client.js';
+import { ClientHandshake, type ClientEcdsaOptions } from './handshake-client.js';
+import type { RawPublicKeyVerifier } from './peer-trust.js';
 import { peerAddress } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
 import type { ResumableSession } from './session-cache.js';
 
+/** The ECDHE-ECDSA suites (RFC 7925 §4.3): how the client checks the server, and proves itself when asked. */
+export interface EcdsaClientOptions {
+  /** The server's certificate must chain to one of these (CA certificates, or the pinned server certificate). */
+  readonly trustAnchors?: CertificateInput;
+  /** Accept a raw public key from the server (RFC 7250) when this resolves true for it (SubjectPublicKeyInfo DER). */
+  readonly verifyRawPublicKey?: RawPublicKeyVerifier;
+  /** The server certificate must name this host (subjectAltName DNS, else CN) or IP address. Unchecked when absent. */
+  readonly hostname?: string;
+  /** Our P-256 private key, used when the server asks for client authentication. */
+  readonly key?: PrivateKeyInput;
+  /** Our certificate chain, leaf first; without it we present our raw public key. */
+  readonly certificate?: CertificateInput;
+  /** Offer our raw public key (RFC 7250). Default: true when no certificate is given. */
+  readonly rawPublicKey?: boolean;
+}
+
 export interface ConnectDtlsOptions {
   readonly peer: PeerAddress;
-  readonly psk: { readonly identity: string; readonly key: Uint8Array };
+  /** PSK suites; at least one of `psk` and `ecdsa` is needed. */
+  readonly psk?: { readonly identity: string; readonly key: Uint8Array };
+  /** ECDHE-ECDSA suites with certificates or raw public keys. */
+  readonly ecdsa?: EcdsaClientOptions;
   /** A UDP socket to use; otherwise one is bound on an ephemeral port. Closed with the connection only when we created it. */
   readonly socket?: Socket;
   /** Local address for the socket we create. Default: all interfaces of the peer's family. */
@@ -38,6 +64,11 @@ export interface ConnectDtlsOptions {
   readonly signal?: AbortSignal;
   /** Overall handshake timeout (ms). Default 60 s. */
   readonly timeout?: number;
+  /**
+   * Ask the server for a connection id (RFC 9146): our records then carry it, and the session
+   * survives our address changing (NAT rebinding, {@link DtlsClientConnection.rebind}). Default false.
+   */
+  readonly connectionId?: boolean;
 }
 
 /**
@@ -48,19 +79,70 @@ export class DtlsClientConnection implements DatagramSocket {
   private readonly emitter = new EventEmitter();
   private established: ResumableSession | undefined;
   private closing: Promise<void> | undefined;
-  private readonly identity: PeerIdentity;
+  private identity: PeerIdentity | undefined;
   readonly peer: PeerAddress;
 
   /** @internal created by {@link connectDtls} */
   constructor(
-    private readonly socket: Socket,
-    private readonly ownsSocket: boolean,
+    private socket: Socket,
+    private ownsSocket: boolean,
     private readonly conn: DtlsConnection,
     private readonly pending: PendingSends,
     options: ConnectDtlsOptions,
   ) {
     this.peer = options.peer;
-    this.identity = { kind: 'psk', identity: options.psk.identity };
+    this.localAddress = options.localAddress;
+  }
+
+  private readonly localAddress: string | undefined;
+
+  /**
+   * Who the server proved to be: its certificate (`x509`) or raw public key (`rpk`) on the ECDHE
+   * suites; on PSK suites the shared identity (`psk`). Carried by every `message` event too.
+   */
+  get peerIdentity(): PeerIdentity | undefined {
+    return this.identity;
+  }
+
+  /** Whether the server gave us a connection id (RFC 9146): then {@link rebind} keeps the session. */
+  get hasConnectionId(): boolean {
+    return this.conn.records.writesConnectionId;
+  }
+
+  /**
+   * Moves this connection to a new UDP socket (a new source port, as after a NAT rebinding or a
+   * network change); the old socket is closed when we made it. With a connection id the session
+   * goes on; without one the server no longer recognises our records.
+   */
+  async rebind(socket?: Socket): Promise<void> {
+    if (this.closing !== undefined) throw new DtlsNoSessionError('DTLS connection is closed');
+    const next = socket ?? createSocket({ type: this.peer.address.includes(':') ? 'udp6' : 'udp4' });
+    if (socket === undefined) {
+      await new Promise<void>((resolve, reject) => {
+        next.once('error', reject);
+        next.bind(0, this.localAddress, () => {
+          next.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    const old = this.socket;
+    const ownedOld = this.ownsSocket;
+    old.off('message', this.onDatagram);
+    next.on('message', this.onDatagram);
+    // An unhandled 'error' on a socket would end the process; report it instead.
+    next.on('error', (error) => {
+      if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
+    });
+    this.socket = next;
+    this.ownsSocket = socket === undefined;
+    if (ownedOld) await new Promise<void>((resolve) => old.close(() => resolve()));
+  }
+
+  /** @internal the handshake's datagrams go out through the current socket */
+  sendDatagram(data: Uint8Array): void {
+    this.pending.begin();
+    this.socket.send(data, this.peer.port, this.peer.address, this.pending.done);
   }
 
   /** The negotiated session, for resumption by a later connectDtls({ session }). */
@@ -73,13 +155,17 @@ export class DtlsClientConnection implements DatagramSocket {
   }
 
   /** @internal */
-  setEstablished(session: ResumableSession): void {
+  setEstablished(session: ResumableSession, identity: PeerIdentity | undefined): void {
     this.established = session;
+    this.identity = identity;
   }
 
   /** @internal */
   deliver(data: Uint8Array): void {
-    const message: DatagramMessage = { data, peer: this.peer, identity: this.identity };
+    const message: DatagramMessage =
+      this.identity === undefined
+        ? { data, peer: this.peer }
+        : { data, peer: this.peer, identity: this.identity };
     this.emitter.emit('message', message);
   }
 
@@ -168,6 +254,9 @@ export class DtlsClientConnection implements DatagramSocket {
 export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClientConnection> {
   const logger = options.logger ?? createSilentLogger();
   if (options.signal?.aborted === true) throw new AbortError('DTLS connect aborted');
+  if (options.psk === undefined && options.ecdsa === undefined)
+    throw new DtlsCredentialsError('connectDtls needs `psk` or `ecdsa` options');
+  const ecdsa = options.ecdsa === undefined ? undefined : clientEcdsa(options.ecdsa);
   const ownsSocket = options.socket === undefined;
   const socket =
     options.socket ?? createSocket({ type: options.peer.address.includes(':') ? 'udp6' : 'udp4' });
@@ -191,10 +280,7 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
   // The hooks run only once the handshake has started, after `client` below exists.
   const conn = new DtlsConnection(
     {
-      sendDatagram: (data) => {
-        pending.begin();
-        socket.send(data, options.peer.port, options.peer.address, pending.done);
-      },
+      sendDatagram: (data) => client.sendDatagram(data),
       onEstablished: () => {
         settle?.(undefined);
         settle = undefined;
@@ -215,12 +301,14 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
   );
   const client = new DtlsClientConnection(socket, ownsSocket, conn, pending, options);
   const handshake = new ClientHandshake(conn, {
-    identity: options.psk.identity,
-    key: options.psk.key,
+    peer: options.peer,
+    psk: options.psk,
+    ecdsa,
     cipherSuites: options.ciphers ?? DEFAULT_CIPHER_SUITES,
     resume: options.session,
     requireExtendedMasterSecret: options.requireExtendedMasterSecret ?? false,
-    onEstablished: (session) => client.setEstablished(session),
+    connectionId: options.connectionId === true ? new Uint8Array(0) : undefined,
+    onEstablished: (session, identity) => client.setEstablished(session, identity),
   });
   conn.role = handshake;
   socket.on('message', client.onDatagram);
@@ -239,4 +327,19 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsClie
     clearTimeout(timeout);
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Loads keys and certificates before the first datagram: a bad file fails the call, not the handshake. */
+function clientEcdsa(options: EcdsaClientOptions): ClientEcdsaOptions {
+  const anchors = options.trustAnchors === undefined ? [] : loadCertificates(options.trustAnchors);
+  if (anchors.length === 0 && options.verifyRawPublicKey === undefined)
+    throw new DtlsCredentialsError('ecdsa needs trustAnchors or verifyRawPublicKey to check the server');
+  if (options.key === undefined && options.certificate !== undefined)
+    throw new DtlsCredentialsError('ecdsa.certificate needs ecdsa.key');
+  return {
+    credentials:
+      options.key === undefined ? undefined : loadEcdsaCredentials(options.key, options.certificate),
+    rawPublicKey: options.rawPublicKey ?? options.certificate === undefined,
+    serverTrust: { anchors, verifyRawPublicKey: options.verifyRawPublicKey, serverName: options.hostname },
+  };
 }

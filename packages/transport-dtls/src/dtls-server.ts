@@ -15,7 +15,13 @@ import {
 import { DEFAULT_CIPHER_SUITES, type CipherSuiteId } from './cipher-suites.js';
 import { DtlsConnection } from './connection.js';
 import { CookieGenerator } from './cookie.js';
-import { AlertDescription, DtlsHandshakeError, DtlsNoSessionError } from './errors.js';
+import {
+  loadCertificates,
+  loadEcdsaCredentials,
+  type CertificateInput,
+  type PrivateKeyInput,
+} from './credentials.js';
+import { AlertDescription, DtlsCredentialsError, DtlsHandshakeError, DtlsNoSessionError } from './errors.js';
 import type { RetransmitTimerOptions } from './flight.js';
 import {
   encodeHandshake,
@@ -26,7 +32,8 @@ import {
   type ClientHello,
   type HandshakeFragment,
 } from './handshake-messages.js';
-import { ServerHandshake } from './handshake-server.js';
+import { ServerHandshake, type ServerEcdsaOptions } from './handshake-server.js';
+import type { RawPublicKeyVerifier } from './peer-trust.js';
 import { peerAddress, peerKey } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
 import { RandomPool } from './random-pool.js';
@@ -40,13 +47,35 @@ export interface PskServerOptions {
   readonly lookup: (identity: string, peer: PeerAddress) => Promise<Uint8Array | undefined>;
 }
 
+/** The ECDHE-ECDSA suites (RFC 7925 §4.3): how the server proves itself, and whom it asks to. */
+export interface EcdsaServerOptions {
+  /** Our P-256 private key (SEC1 or PKCS#8, PEM or DER, a path, bytes or a KeyObject). */
+  readonly key: PrivateKeyInput;
+  /** Our certificate chain, leaf first. Without it, only clients that accept a raw public key can connect. */
+  readonly certificate?: CertificateInput;
+  /** Send our bare public key to a client that asks for one (RFC 7250). Default true. */
+  readonly rawPublicKey?: boolean;
+  /** Ask clients who they are (CertificateRequest). Without it, ECDHE clients stay anonymous. */
+  readonly clientAuth?: {
+    /** Client certificates must chain to one of these (CA certificates, or pinned client certificates). */
+    readonly trustAnchors?: CertificateInput;
+    /** Client raw public keys (SubjectPublicKeyInfo DER) are handed to this: resolve true to accept. */
+    readonly verifyRawPublicKey?: RawPublicKeyVerifier;
+    /** Refuse a client that presents nothing. Default true. */
+    readonly required?: boolean;
+  };
+}
+
 export interface DtlsServerOptions {
   /** A UDP socket to use (bound or not); otherwise one is created on `port`/`address`. */
   readonly socket?: Socket;
   readonly port?: number;
   readonly address?: string;
-  readonly psk: PskServerOptions;
-  /** Cipher suites in preference order. Default: CCM_8, then CBC_SHA256. */
+  /** PSK suites; at least one of `psk` and `ecdsa` is needed. */
+  readonly psk?: PskServerOptions;
+  /** ECDHE-ECDSA suites with a certificate and/or a raw public key. */
+  readonly ecdsa?: EcdsaServerOptions;
+  /** Cipher suites in preference order; only those the credentials allow are used. Default: {@link DEFAULT_CIPHER_SUITES}. */
   readonly ciphers?: readonly CipherSuiteId[];
   readonly logger?: Logger;
   /** Most associations (handshaking or established) kept at once. Default 10000. */
@@ -63,11 +92,27 @@ export interface DtlsServerOptions {
   readonly retransmit?: RetransmitTimerOptions;
   /** Cookie secret rotation period (ms). Default 60 s. */
   readonly cookieRotateMs?: number;
+  /**
+   * Give clients that ask for it a connection id (RFC 9146), so that a session survives the
+   * client's address changing (NAT rebinding). Default true.
+   */
+  readonly connectionId?: boolean;
 }
+
+/** Length of the connection ids this server issues: random, so they cannot be guessed. */
+const CID_LENGTH = 8;
+/** Record header bytes before the CID: type, version, epoch, sequence number. */
+const CID_OFFSET = 11;
 
 interface Association {
   readonly conn: DtlsConnection;
-  readonly peer: PeerAddress;
+  /** Where the peer is now: a connection id session may move (RFC 9146 §6). */
+  peer: PeerAddress;
+  key: string;
+  /** The connection id we issued, when the client negotiated one. */
+  cid: string | undefined;
+  /** A new address a CID record came from: adopted if that record authenticates and is the newest. */
+  candidate: { readonly peer: PeerAddress; readonly key: string } | undefined;
   /** ClientHello.random of the handshake that created it, to tell a retransmission from a restart. */
   readonly clientRandom: Uint8Array;
   identity: PeerIdentity | undefined;
@@ -92,6 +137,8 @@ export class DtlsServer implements DatagramSocket {
   private readonly replacements = new Map<string, Association>();
   /** Associations still in their handshake, oldest first: the first to go when the table is full. */
   private readonly handshaking = new Set<Association>();
+  /** Associations by the connection id we issued them (hex). */
+  private readonly byCid = new Map<string, Association>();
   private readonly cookies: CookieGenerator;
   private readonly sessions: SessionCache | undefined;
   private readonly logger: Logger;
@@ -100,6 +147,7 @@ export class DtlsServer implements DatagramSocket {
   private readonly sessionTimeout: number;
   private readonly handshakeTimeout: number;
   private readonly identityHint: Uint8Array | undefined;
+  private readonly ecdsa: ServerEcdsaOptions | undefined;
   private readonly pending = new PendingSends();
   /** Server randoms and session ids, drawn a few KiB at a time. */
   private readonly random = new RandomPool();
@@ -113,8 +161,11 @@ export class DtlsServer implements DatagramSocket {
     this.maxSessions = options.maxSessions ?? 10000;
     this.sessionTimeout = options.sessionTimeout ?? 3600_000;
     this.handshakeTimeout = options.handshakeTimeout ?? 30_000;
-    this.identityHint =
-      options.psk.identityHint === undefined ? undefined : Buffer.from(options.psk.identityHint, 'utf8');
+    const hint = options.psk?.identityHint;
+    this.identityHint = hint === undefined ? undefined : Buffer.from(hint, 'utf8');
+    if (options.psk === undefined && options.ecdsa === undefined)
+      throw new DtlsCredentialsError('a DTLS server needs `psk` or `ecdsa` credentials');
+    this.ecdsa = options.ecdsa === undefined ? undefined : serverEcdsa(options.ecdsa);
     this.cookies = new CookieGenerator(
       options.cookieRotateMs === undefined ? {} : { rotateMs: options.cookieRotateMs },
     );
@@ -219,6 +270,7 @@ export class DtlsServer implements DatagramSocket {
     for (const a of [...this.associations.values()]) a.conn.close();
     this.associations.clear();
     this.replacements.clear();
+    this.byCid.clear();
     this.handshaking.clear();
     this.socket.off('message', this.onDatagram);
     await this.pending.idle();
@@ -242,6 +294,17 @@ export class DtlsServer implements DatagramSocket {
   private readonly onDatagram = (datagram: Buffer, rinfo: RemoteInfo): void => {
     if (this.closed) return;
     const key = peerKey(rinfo.address, rinfo.port);
+    if (datagram[0] === ContentType.tls12Cid && datagram.length >= CID_OFFSET + CID_LENGTH + 2) {
+      const byCid = this.byCid.get(datagram.toString('hex', CID_OFFSET, CID_OFFSET + CID_LENGTH));
+      if (byCid !== undefined && byCid.key !== key) {
+        // The session's client now writes from elsewhere. The address moves only once one of
+        // these records authenticates (see onAuthenticatedRecord): a copied record cannot move it.
+        byCid.candidate = { peer: peerAddress(rinfo.address, rinfo.port, rinfo.family), key };
+        byCid.conn.handleDatagram(datagram);
+        byCid.candidate = undefined;
+        return;
+      }
+    }
     const a = this.associations.get(key);
     if (a === undefined) {
       this.handleStranger(datagram, rinfo, key);
@@ -292,21 +355,32 @@ export class DtlsServer implements DatagramSocket {
     }
     this.makeRoom();
     const previous = this.associations.get(key);
+    const cid = this.options.connectionId === false ? undefined : this.random.bytes(CID_LENGTH);
     const association: Association = {
       peer,
+      key,
+      cid: undefined,
+      candidate: undefined,
       clientRandom: hello.random,
       identity: undefined,
       conn: new DtlsConnection(
         {
           sendDatagram: (data) => {
+            const to = association.peer;
             // Only while closing does anyone wait for a datagram to leave (the close_notify before
             // the socket closes); a callback on every handshake datagram would cost for nothing.
             if (!this.closed) {
-              this.socket.send(data, rinfo.port, rinfo.address);
+              this.socket.send(data, to.port, to.address);
               return;
             }
             this.pending.begin();
-            this.socket.send(data, rinfo.port, rinfo.address, this.pending.done);
+            this.socket.send(data, to.port, to.address, this.pending.done);
+          },
+          onAuthenticatedRecord: (newest) => {
+            const candidate = association.candidate;
+            if (candidate === undefined || !newest || association.conn.state !== 'established') return;
+            association.candidate = undefined;
+            this.migrate(association, candidate.peer, candidate.key);
           },
           onEstablished: () => {
             this.handshaking.delete(association);
@@ -314,30 +388,35 @@ export class DtlsServer implements DatagramSocket {
               { peer: formatPeer(peer), identity: association.identity },
               'dtls session established',
             );
-            if (this.replacements.get(key) !== association) return;
+            const at = association.key;
+            if (this.replacements.get(at) !== association) return;
             // The peer proved its key in a new handshake: this association takes over.
-            this.replacements.delete(key);
-            const old = this.associations.get(key);
-            this.associations.set(key, association);
+            this.replacements.delete(at);
+            const old = this.associations.get(at);
+            this.associations.set(at, association);
             old?.conn.terminate(undefined);
           },
           onApplicationData: (data) => {
+            const from = association.peer;
             const message: DatagramMessage =
               association.identity === undefined
-                ? { data, peer }
-                : { data, peer, identity: association.identity };
+                ? { data, peer: from }
+                : { data, peer: from, identity: association.identity };
             this.emitter.emit('message', message);
           },
           onClosed: (error) => {
+            const at = association.key;
             this.handshaking.delete(association);
-            if (this.replacements.get(key) === association) this.replacements.delete(key);
-            if (this.associations.get(key) === association) {
-              this.associations.delete(key);
+            if (association.cid !== undefined && this.byCid.get(association.cid) === association)
+              this.byCid.delete(association.cid);
+            if (this.replacements.get(at) === association) this.replacements.delete(at);
+            if (this.associations.get(at) === association) {
+              this.associations.delete(at);
               // The old session ended on its own while a new handshake runs: that one moves up.
-              const next = this.replacements.get(key);
+              const next = this.replacements.get(at);
               if (next !== undefined) {
-                this.replacements.delete(key);
-                this.associations.set(key, next);
+                this.replacements.delete(at);
+                this.associations.set(at, next);
               }
             }
             if (error !== undefined)
@@ -362,12 +441,14 @@ export class DtlsServer implements DatagramSocket {
           peer,
           cipherSuites: this.ciphers,
           identityHint: this.identityHint,
-          lookupPsk: this.options.psk.lookup,
+          lookupPsk: this.options.psk?.lookup,
+          ecdsa: this.ecdsa,
           random: this.random,
           sessions: this.sessions,
+          connectionId: cid,
           requireExtendedMasterSecret: this.options.requireExtendedMasterSecret ?? false,
           onAuthenticated: (identity) => {
-            association.identity = { kind: 'psk', identity };
+            association.identity = identity;
           },
         },
       );
@@ -379,6 +460,11 @@ export class DtlsServer implements DatagramSocket {
         alert,
       );
       return;
+    }
+    const role = association.conn.role;
+    if (cid !== undefined && role instanceof ServerHandshake && role.peerConnectionId !== undefined) {
+      association.cid = Buffer.from(cid).toString('hex');
+      this.byCid.set(association.cid, association);
     }
     if (previous?.conn.state === 'established') {
       // The established session stays until this handshake completes (see `replacements`).
@@ -415,6 +501,22 @@ export class DtlsServer implements DatagramSocket {
     victim?.conn.terminate(undefined);
   }
 
+  /** A CID session's client moved: it is now reached, and seen, at its new address. */
+  private migrate(association: Association, peer: PeerAddress, key: string): void {
+    if (this.associations.get(association.key) !== association) return;
+    this.logger.debug(
+      { from: formatPeer(association.peer), to: formatPeer(peer) },
+      'dtls connection id session moved to a new address',
+    );
+    this.associations.delete(association.key);
+    const squatter = this.associations.get(key);
+    association.peer = peer;
+    association.key = key;
+    this.associations.set(key, association);
+    // Whatever held the new address before (a stale session of a reused NAT port) is over.
+    if (squatter !== undefined && squatter !== association) squatter.conn.terminate(undefined);
+  }
+
   private allAssociations(): Association[] {
     return [...this.associations.values(), ...this.replacements.values()];
   }
@@ -430,6 +532,24 @@ export class DtlsServer implements DatagramSocket {
 
 export function createDtlsServer(options: DtlsServerOptions): DtlsServer {
   return new DtlsServer(options);
+}
+
+/** Loads keys and certificates once, when the server is made: a bad file fails there, not per handshake. */
+function serverEcdsa(options: EcdsaServerOptions): ServerEcdsaOptions {
+  const credentials = loadEcdsaCredentials(options.key, options.certificate);
+  const auth = options.clientAuth;
+  const anchors = auth?.trustAnchors === undefined ? [] : loadCertificates(auth.trustAnchors);
+  if (auth !== undefined && anchors.length === 0 && auth.verifyRawPublicKey === undefined)
+    throw new DtlsCredentialsError('clientAuth needs trustAnchors or verifyRawPublicKey');
+  return {
+    credentials,
+    rawPublicKey: options.rawPublicKey ?? true,
+    clientTrust:
+      auth === undefined
+        ? undefined
+        : { anchors, verifyRawPublicKey: auth.verifyRawPublicKey, serverName: undefined },
+    requireClientCertificate: auth?.required ?? true,
+  };
 }
 
 function socketBound(socket: Socket): boolean {

@@ -1,19 +1,26 @@
 import { Lwm2mError } from '@lwm2m/core';
 
-/** TLS alert descriptions used by this implementation (RFC 5246 §7.2, RFC 4279 §2). */
+/** TLS alert descriptions used by this implementation (RFC 5246 §7.2, RFC 4279 §2, RFC 7250 §4). */
 export const AlertDescription = {
   closeNotify: 0,
   unexpectedMessage: 10,
   badRecordMac: 20,
   recordOverflow: 22,
   handshakeFailure: 40,
+  badCertificate: 42,
+  unsupportedCertificate: 43,
+  certificateExpired: 45,
+  certificateUnknown: 46,
   illegalParameter: 47,
+  unknownCa: 48,
+  accessDenied: 49,
   decodeError: 50,
   decryptError: 51,
   protocolVersion: 70,
   insufficientSecurity: 71,
   internalError: 80,
   noRenegotiation: 100,
+  unsupportedExtension: 110,
   unknownPskIdentity: 115,
 } as const;
 
@@ -61,5 +68,12 @@ export class DtlsTimeoutError extends Lwm2mError {
 export class DtlsNoSessionError extends Lwm2mError {
   constructor(message = 'no established DTLS session with this peer') {
     super('ERR_DTLS_NO_SESSION', message);
+  }
+}
+
+/** A private key or certificate given to the server or client could not be used. */
+export class DtlsCredentialsError extends Lwm2mError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DTLS_CREDENTIALS', message, options);
   }
 }

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { createSilentLogger, isLwm2mError } from '@lwm2m/core';
 import { DtlsConnection, type ConnectionHooks } from './connection.js';
 import { ClientHandshake } from './handshake-client.js';
@@ -14,6 +15,23 @@ import {
   parseServerHello,
 } from './handshake-messages.js';
 import { ServerHandshake } from './handshake-server.js';
+import { loadEcdsaCredentials } from './credentials.js';
+import {
+  encodeCertificateList,
+  encodeCertificateRequest,
+  encodeDigitallySigned,
+  encodeEcdheClientKeyExchange,
+  encodeEcdheParams,
+  encodeEcdheServerKeyExchange,
+  encodeRawPublicKeyCertificate,
+  parseCertificateList,
+  parseCertificateRequest,
+  parseDigitallySigned,
+  parseEcdheClientKeyExchange,
+  parseEcdheServerKeyExchange,
+  parseRawPublicKeyCertificate,
+} from './handshake-messages.js';
+import { createTestPki } from './test-pki.js';
 import { ContentType, DTLS_1_2, parseRecords, serializeRecord } from './record.js';
 import { RandomPool } from './random-pool.js';
 
@@ -153,8 +171,10 @@ describe('fuzzing', () => {
     for (let i = 0; i < 5_000; i++) {
       const conn = new DtlsConnection(hooks(), { logger });
       const client = new ClientHandshake(conn, {
-        identity: 'id1',
-        key: Buffer.from('k'),
+        peer: { address: '127.0.0.1', port: 1 },
+        psk: { identity: 'id1', key: Buffer.from('k') },
+        ecdsa: undefined,
+        connectionId: undefined,
         cipherSuites: [0xc0a8, 0x00ae],
         resume: undefined,
         requireExtendedMasterSecret: false,
@@ -174,6 +194,8 @@ describe('fuzzing', () => {
         cipherSuites: [0xc0a8],
         identityHint: undefined,
         lookupPsk: () => Promise.resolve(Buffer.from('k')),
+        ecdsa: undefined,
+        connectionId: undefined,
         sessions: undefined,
         random,
         requireExtendedMasterSecret: false,
@@ -181,6 +203,140 @@ describe('fuzzing', () => {
       });
       for (const seed of toServerSeeds) conn.handleDatagram(rand() < 0.3 ? seed : mutate(rand, seed));
       conn.terminate(undefined);
+    }
+  });
+});
+
+describe('fuzzing the ECDHE-ECDSA messages', () => {
+  const pki = createTestPki();
+  afterAll(() => pki.remove());
+  const root = pki.ca('fuzz-root');
+  const leaf = pki.issue('fuzz-leaf', root);
+  const credentials = loadEcdsaCredentials(leaf.keyFile, leaf.certFile);
+  const point = Buffer.concat([Buffer.of(4), Buffer.alloc(64, 9)]);
+  const signature = Buffer.alloc(71, 0x30);
+
+  it('50k mutated Certificate, ServerKeyExchange, CertificateRequest, ClientKeyExchange and CertificateVerify bodies fail only with DecodeError', () => {
+    const rand = prng(3);
+    const seeds: Array<[(body: Uint8Array) => unknown, Uint8Array]> = [
+      [parseCertificateList, encodeCertificateList([...credentials.chainDer, root.cert])],
+      [parseRawPublicKeyCertificate, encodeRawPublicKeyCertificate(credentials.spki)],
+      [
+        parseEcdheServerKeyExchange,
+        encodeEcdheServerKeyExchange(encodeEcdheParams(23, point), { scheme: 0x0403, signature }),
+      ],
+      [parseEcdheClientKeyExchange, encodeEcdheClientKeyExchange(point)],
+      [parseDigitallySigned, encodeDigitallySigned({ scheme: 0x0403, signature })],
+      [
+        parseCertificateRequest,
+        encodeCertificateRequest({
+          certificateTypes: Buffer.of(64),
+          signatureSchemes: [0x0403, 0x0401],
+          authorities: [Buffer.alloc(20, 1)],
+        }),
+      ],
+    ];
+    for (let i = 0; i < 50_000; i++) {
+      const [parse, seed] = seeds[i % seeds.length]!;
+      try {
+        parse(mutate(rand, seed));
+      } catch (error) {
+        if (!isLwm2mError(error)) throw error;
+      }
+    }
+  });
+
+  it('mutated ECDHE flights never throw out of a client or server handshake', async () => {
+    const rand = prng(4);
+    const logger = createSilentLogger();
+    const random = new RandomPool();
+    const anchors = [new X509Certificate(root.cert)];
+    const serverOptions = {
+      peer: { address: '127.0.0.1', port: 1 },
+      cipherSuites: [0xc0ae] as const,
+      identityHint: undefined,
+      lookupPsk: undefined,
+      ecdsa: {
+        credentials,
+        rawPublicKey: false,
+        clientTrust: { anchors, verifyRawPublicKey: undefined, serverName: undefined },
+        requireClientCertificate: true,
+      },
+      connectionId: undefined,
+      sessions: undefined,
+      random,
+      requireExtendedMasterSecret: false,
+      onAuthenticated: () => undefined,
+    };
+    const flight5: Uint8Array[] = [];
+    const clientConn = new DtlsConnection({ ...hooks(), sendDatagram: (d) => flight5.push(d) }, { logger });
+    const client = new ClientHandshake(clientConn, {
+      peer: { address: '127.0.0.1', port: 1 },
+      psk: undefined,
+      ecdsa: {
+        credentials,
+        rawPublicKey: false,
+        serverTrust: { anchors, verifyRawPublicKey: undefined, serverName: undefined },
+      },
+      connectionId: undefined,
+      cipherSuites: [0xc0ae],
+      resume: undefined,
+      requireExtendedMasterSecret: false,
+      onEstablished: () => undefined,
+    });
+    clientConn.role = client;
+    client.start();
+    const hello = parseRecords(flight5[0]!)[0]!.fragment.subarray(12);
+    // One real exchange gives flight 4 (server) and flight 5 (client) to mutate.
+    const flight4: Uint8Array[] = [];
+    const serverConn = new DtlsConnection(
+      { ...hooks(), sendDatagram: (d) => flight4.push(d) },
+      { logger, firstWriteSeq: 1 },
+    );
+    serverConn.role = new ServerHandshake(serverConn, parseClientHello(hello), hello, 0, {
+      ...serverOptions,
+      cipherSuites: [0xc0ae],
+    });
+    for (const d of flight4) clientConn.handleDatagram(d);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flight5.length).toBeGreaterThan(1); // ClientHello, then Certificate..Finished
+    const clientFlight = flight5.slice(1);
+    serverConn.terminate(undefined);
+    clientConn.terminate(undefined);
+
+    for (let i = 0; i < 1_000; i++) {
+      const c = new DtlsConnection(hooks(), { logger });
+      const h = new ClientHandshake(c, {
+        peer: { address: '127.0.0.1', port: 1 },
+        psk: undefined,
+        ecdsa: {
+          credentials,
+          rawPublicKey: false,
+          serverTrust: { anchors, verifyRawPublicKey: undefined, serverName: undefined },
+        },
+        connectionId: undefined,
+        cipherSuites: [0xc0ae],
+        resume: undefined,
+        requireExtendedMasterSecret: false,
+        onEstablished: () => undefined,
+      });
+      c.role = h;
+      h.start();
+      for (const d of flight4) c.handleDatagram(rand() < 0.3 ? d : mutate(rand, d));
+      const s = new DtlsConnection(hooks(), { logger, firstWriteSeq: 1 });
+      try {
+        s.role = new ServerHandshake(s, parseClientHello(hello), hello, 0, {
+          ...serverOptions,
+          cipherSuites: [0xc0ae],
+        });
+      } catch (error) {
+        if (!isLwm2mError(error)) throw error;
+      }
+      for (const d of clientFlight) s.handleDatagram(rand() < 0.3 ? d : mutate(rand, d));
+      // Certificate checks are asynchronous: let them settle before the next round.
+      await new Promise((resolve) => setImmediate(resolve));
+      c.terminate(undefined);
+      s.terminate(undefined);
     }
   });
 });

@@ -5,13 +5,23 @@ export const HandshakeType = {
   clientHello: 1,
   serverHello: 2,
   helloVerifyRequest: 3,
+  certificate: 11,
   serverKeyExchange: 12,
+  certificateRequest: 13,
   serverHelloDone: 14,
+  certificateVerify: 15,
   clientKeyExchange: 16,
   finished: 20,
 } as const;
 
 export const ExtensionType = {
+  supportedGroups: 0x000a,
+  ecPointFormats: 0x000b,
+  signatureAlgorithms: 0x000d,
+  clientCertificateType: 0x0013,
+  serverCertificateType: 0x0014,
+  /** RFC 9146 (the value the RFC assigns; drafts used 53). */
+  connectionId: 0x0036,
   extendedMasterSecret: 0x0017,
   renegotiationInfo: 0xff01,
 } as const;
@@ -101,6 +111,10 @@ class Reader {
     return this.bytes(this.u16());
   }
 
+  vector24(): Uint8Array {
+    return this.bytes(this.u24());
+  }
+
   end(): void {
     if (this.at !== this.data.length)
       throw new DecodeError('trailing bytes in handshake message', { offset: this.at });
@@ -166,6 +180,12 @@ function encodeExtensions(extensions: readonly Extension[]): Buffer {
 function u16(n: number): Buffer {
   const b = Buffer.allocUnsafe(2);
   b.writeUInt16BE(n, 0);
+  return b;
+}
+
+function u24(n: number): Buffer {
+  const b = Buffer.allocUnsafe(3);
+  b.writeUIntBE(n, 0, 3);
   return b;
 }
 
@@ -267,4 +287,188 @@ export function findExtension(extensions: readonly Extension[], type: number): E
 export function parseAlert(plaintext: Uint8Array): { level: number; description: number } | undefined {
   if (plaintext.length !== 2) return undefined;
   return { level: plaintext[0]!, description: plaintext[1]! };
+}
+
+// ---- ECDHE-ECDSA (RFC 8422, RFC 5246 §7.4) and raw public keys (RFC 7250) ----------------------
+
+/** ECCurveType named_curve (RFC 8422 §5.4). */
+export const CURVE_TYPE_NAMED = 3;
+/** ClientCertificateType ecdsa_sign (RFC 8422 §5.5). */
+export const CERTIFICATE_TYPE_ECDSA_SIGN = 64;
+/** Certificate types of RFC 7250 §3 (the TLS Certificate Types registry). */
+export const CertificateType = { x509: 0, rawPublicKey: 2 } as const;
+export type CertificateTypeId = (typeof CertificateType)[keyof typeof CertificateType];
+
+/** A signature with its SignatureAndHashAlgorithm (RFC 5246 §4.7 digitally-signed). */
+export interface DigitallySigned {
+  readonly scheme: number;
+  readonly signature: Uint8Array;
+}
+
+export interface EcdheServerKeyExchange {
+  readonly curveType: number;
+  readonly namedCurve: number;
+  readonly point: Uint8Array;
+  /** The ServerECDHParams bytes as received: what the signature covers, after the two randoms. */
+  readonly params: Uint8Array;
+  readonly signed: DigitallySigned;
+}
+
+export interface CertificateRequest {
+  readonly certificateTypes: Uint8Array;
+  readonly signatureSchemes: readonly number[];
+  /** DistinguishedNames, DER, as sent; we neither send nor use them. */
+  readonly authorities: readonly Uint8Array[];
+}
+
+/** Longest certificate chain accepted from a peer. */
+export const MAX_CERTIFICATE_CHAIN = 8;
+
+/** X.509 Certificate body: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>, leaf first. */
+export function parseCertificateList(body: Uint8Array): Uint8Array[] {
+  const r = new Reader(body);
+  const list = new Reader(r.vector24());
+  r.end();
+  const certificates: Uint8Array[] = [];
+  while (list.remaining > 0) {
+    const der = list.vector24();
+    if (der.length === 0) throw new DecodeError('empty certificate in chain');
+    if (certificates.length >= MAX_CERTIFICATE_CHAIN) throw new DecodeError('certificate chain too long');
+    certificates.push(der);
+  }
+  return certificates;
+}
+
+export function encodeCertificateList(certificates: readonly Uint8Array[]): Uint8Array {
+  const parts: Buffer[] = [];
+  for (const der of certificates) parts.push(u24(der.length), Buffer.from(der));
+  const list = Buffer.concat(parts);
+  return Buffer.concat([u24(list.length), list]);
+}
+
+/** Raw public key Certificate body (RFC 7250 §3): one SubjectPublicKeyInfo<1..2^24-1>. */
+export function parseRawPublicKeyCertificate(body: Uint8Array): Uint8Array {
+  const r = new Reader(body);
+  const spki = r.vector24();
+  r.end();
+  return spki;
+}
+
+export const encodeRawPublicKeyCertificate = (spki: Uint8Array): Uint8Array =>
+  Buffer.concat([u24(spki.length), Buffer.from(spki)]);
+
+/** ServerECDHParams: curve_type, named_curve, point<1..255> (RFC 8422 §5.4). */
+export function encodeEcdheParams(namedCurve: number, point: Uint8Array): Uint8Array {
+  return Buffer.concat([u8(CURVE_TYPE_NAMED), u16(namedCurve), u8(point.length), Buffer.from(point)]);
+}
+
+export function parseEcdheServerKeyExchange(body: Uint8Array): EcdheServerKeyExchange {
+  const r = new Reader(body);
+  const curveType = r.u8();
+  if (curveType !== CURVE_TYPE_NAMED) throw new DecodeError(`ECCurveType ${curveType} is not named_curve`);
+  const namedCurve = r.u16();
+  const point = r.vector8(255);
+  if (point.length === 0) throw new DecodeError('empty ECDH point');
+  const params = body.subarray(0, 4 + point.length);
+  const signed = readDigitallySigned(r);
+  r.end();
+  return { curveType, namedCurve, point, params, signed };
+}
+
+export function encodeEcdheServerKeyExchange(params: Uint8Array, signed: DigitallySigned): Uint8Array {
+  return Buffer.concat([Buffer.from(params), encodeDigitallySigned(signed)]);
+}
+
+/** ECDHE ClientKeyExchange: ClientECDiffieHellmanPublic, one point<1..255>. */
+export function parseEcdheClientKeyExchange(body: Uint8Array): Uint8Array {
+  const r = new Reader(body);
+  const point = r.vector8(255);
+  r.end();
+  if (point.length === 0) throw new DecodeError('empty ECDH point');
+  return point;
+}
+
+export const encodeEcdheClientKeyExchange = (point: Uint8Array): Uint8Array =>
+  Buffer.concat([u8(point.length), Buffer.from(point)]);
+
+function readDigitallySigned(r: Reader): DigitallySigned {
+  const scheme = r.u16();
+  const signature = r.vector16();
+  return { scheme, signature };
+}
+
+/** CertificateVerify body: one digitally-signed struct. */
+export function parseDigitallySigned(body: Uint8Array): DigitallySigned {
+  const r = new Reader(body);
+  const signed = readDigitallySigned(r);
+  r.end();
+  return signed;
+}
+
+export function encodeDigitallySigned(signed: DigitallySigned): Uint8Array {
+  return Buffer.concat([u16(signed.scheme), u16(signed.signature.length), Buffer.from(signed.signature)]);
+}
+
+export function parseCertificateRequest(body: Uint8Array): CertificateRequest {
+  const r = new Reader(body);
+  const certificateTypes = r.vector8(255);
+  const schemes = r.vector16();
+  if (schemes.length % 2 !== 0) throw new DecodeError('bad supported_signature_algorithms length');
+  const signatureSchemes: number[] = [];
+  for (let i = 0; i < schemes.length; i += 2) signatureSchemes.push((schemes[i]! << 8) | schemes[i + 1]!);
+  const names = new Reader(r.vector16());
+  const authorities: Uint8Array[] = [];
+  while (names.remaining > 0) authorities.push(names.vector16());
+  r.end();
+  return { certificateTypes, signatureSchemes, authorities };
+}
+
+export function encodeCertificateRequest(m: CertificateRequest): Uint8Array {
+  const names = Buffer.concat(m.authorities.flatMap((n) => [u16(n.length), Buffer.from(n)]));
+  return Buffer.concat([
+    u8(m.certificateTypes.length),
+    Buffer.from(m.certificateTypes),
+    encodeU16List(m.signatureSchemes),
+    u16(names.length),
+    names,
+  ]);
+}
+
+/** A vector<2..2^16-2> of uint16 (supported_groups, signature_algorithms). */
+export function encodeU16List(values: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(2 + 2 * values.length);
+  out.writeUInt16BE(2 * values.length, 0);
+  values.forEach((v, i) => out.writeUInt16BE(v, 2 + 2 * i));
+  return out;
+}
+
+export function parseU16List(data: Uint8Array): number[] {
+  const r = new Reader(data);
+  const list = r.vector16();
+  r.end();
+  if (list.length % 2 !== 0) throw new DecodeError('odd length in a list of uint16');
+  const out: number[] = [];
+  for (let i = 0; i < list.length; i += 2) out.push((list[i]! << 8) | list[i + 1]!);
+  return out;
+}
+
+/** A vector<1..2^8-1> of uint8 (ec_point_formats, client's certificate type lists). */
+export function encodeU8List(values: readonly number[]): Buffer {
+  return Buffer.from([values.length, ...values]);
+}
+
+export function parseU8List(data: Uint8Array): Uint8Array {
+  const r = new Reader(data);
+  const list = r.vector8(255);
+  r.end();
+  return list;
+}
+
+/** connection_id extension body (RFC 9146 §3): opaque cid<0..2^8-1>. */
+export function parseConnectionIdExtension(data: Uint8Array): Uint8Array {
+  return parseU8List(data);
+}
+
+export function encodeConnectionIdExtension(cid: Uint8Array): Uint8Array {
+  return Buffer.concat([u8(cid.length), Buffer.from(cid)]);
 }

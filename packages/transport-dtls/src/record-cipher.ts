@@ -7,14 +7,74 @@
 export interface RecordCipher {
   /** Largest number of bytes protection adds to a plaintext. */
   readonly overhead: number;
-  sealRecord(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Uint8Array;
+  /**
+   * With a `cid` (RFC 9146), `type` is tls12_cid, `plaintext` the DTLSInnerPlaintext, the header
+   * carries the CID and the additional data is the CID form of §5.
+   */
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+    cid?: Uint8Array,
+  ): Uint8Array;
   open(
     type: number,
     version: number,
     epoch: number,
     seq: number,
     fragment: Uint8Array,
+    cid?: Uint8Array,
   ): Uint8Array | undefined;
+}
+
+/** Record content type of a record with a connection id (RFC 9146 §4). */
+export const TLS12_CID = 25;
+
+/** The record header with a connection id: type 25, version, epoch, sequence, cid, length. */
+export function writeCidRecordHeader(
+  out: Uint8Array,
+  version: number,
+  epoch: number,
+  seq: number,
+  cid: Uint8Array,
+  length: number,
+): number {
+  out[0] = TLS12_CID;
+  out[1] = version >>> 8;
+  out[2] = version & 0xff;
+  writeEpochSeq(out, 3, epoch, seq);
+  out.set(cid, 11);
+  out[11 + cid.length] = length >>> 8;
+  out[12 + cid.length] = length & 0xff;
+  return RECORD_HEADER_LENGTH + cid.length;
+}
+
+/**
+ * RFC 9146 §5: seq_num_placeholder (8 x 0xff), tls12_cid, cid_length, tls12_cid, version, epoch,
+ * sequence_number, cid, length_of_DTLSInnerPlaintext. For the CBC suites the MAC covers this
+ * followed by the inner plaintext, exactly as the 13-byte form is followed by the content.
+ */
+export function cidAdditionalData(
+  version: number,
+  epoch: number,
+  seq: number,
+  cid: Uint8Array,
+  length: number,
+): Uint8Array {
+  const out = Buffer.allocUnsafe(23 + cid.length);
+  out.fill(0xff, 0, 8);
+  out[8] = TLS12_CID;
+  out[9] = cid.length;
+  out[10] = TLS12_CID;
+  out[11] = version >>> 8;
+  out[12] = version & 0xff;
+  writeEpochSeq(out, 13, epoch, seq);
+  out.set(cid, 21);
+  out[21 + cid.length] = length >>> 8;
+  out[22 + cid.length] = length & 0xff;
+  return out;
 }
 
 export const RECORD_HEADER_LENGTH = 13;

@@ -1,4 +1,4 @@
-import { RECORD_HEADER_LENGTH, writeRecordHeader } from './record-cipher.js';
+import { RECORD_HEADER_LENGTH, TLS12_CID, writeRecordHeader } from './record-cipher.js';
 
 export { RECORD_HEADER_LENGTH };
 
@@ -7,6 +7,8 @@ export const ContentType = {
   alert: 21,
   handshake: 22,
   applicationData: 23,
+  /** A protected record carrying a connection id; the real type is inside (RFC 9146 §4). */
+  tls12Cid: TLS12_CID,
 } as const;
 
 export const DTLS_1_2 = 0xfefd;
@@ -22,14 +24,17 @@ export interface DtlsRecord {
   readonly epoch: number;
   readonly seq: number;
   readonly fragment: Uint8Array;
+  /** The connection id of a tls12_cid record (a view into the datagram). */
+  readonly cid?: Uint8Array;
 }
 
 /**
  * Splits a datagram into records (RFC 6347 §4.1: several records may share one datagram). A
  * malformed record ends parsing: what follows it cannot be framed, and invalid records are
- * dropped silently, so the records before it are still returned.
+ * dropped silently, so the records before it are still returned. tls12_cid records are framed
+ * only when `cidLength` (the length of the CID we issued) is given: the header does not say it.
  */
-export function parseRecords(datagram: Uint8Array): DtlsRecord[] {
+export function parseRecords(datagram: Uint8Array, cidLength = 0): DtlsRecord[] {
   const records: DtlsRecord[] = [];
   let at = 0;
   while (datagram.length - at >= RECORD_HEADER_LENGTH) {
@@ -43,6 +48,17 @@ export function parseRecords(datagram: Uint8Array): DtlsRecord[] {
         (datagram[at + 9]! << 8) |
         datagram[at + 10]!) >>>
         0);
+    if (type === TLS12_CID) {
+      if (cidLength === 0 || datagram.length - at < RECORD_HEADER_LENGTH + cidLength) break;
+      const header = RECORD_HEADER_LENGTH + cidLength;
+      const length = (datagram[at + header - 2]! << 8) | datagram[at + header - 1]!;
+      const end = at + header + length;
+      if (version >>> 8 !== 0xfe || length > MAX_CIPHERTEXT_LENGTH || end > datagram.length) break;
+      const cid = datagram.subarray(at + 11, at + 11 + cidLength);
+      records.push({ type, version, epoch, seq, fragment: datagram.subarray(at + header, end), cid });
+      at = end;
+      continue;
+    }
     const length = (datagram[at + 11]! << 8) | datagram[at + 12]!;
     const end = at + RECORD_HEADER_LENGTH + length;
     if (type < ContentType.changeCipherSpec || type > ContentType.applicationData) break;

@@ -18,6 +18,11 @@ export class ReplayWindow {
     return offset < 32 ? (this.low & (1 << offset)) === 0 : (this.high & (1 << (offset - 32))) === 0;
   }
 
+  /** True when no higher sequence number has been accepted yet. */
+  isNewest(seq: number): boolean {
+    return seq > this.top;
+  }
+
   /** Marks a sequence number seen; call only after the record authenticated. */
   accept(seq: number): void {
     if (seq > this.top) {

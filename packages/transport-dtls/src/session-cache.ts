@@ -1,9 +1,14 @@
+import type { PeerIdentity } from '@lwm2m/core';
+
 /** What resumption (abbreviated handshake, RFC 5246 §7.3) needs from an earlier full handshake. */
 export interface ResumableSession {
   readonly sessionId: Uint8Array;
   readonly masterSecret: Uint8Array;
   readonly cipherSuite: number;
+  /** The PSK identity ('' for ECDHE suites). */
   readonly identity: string;
+  /** For ECDHE suites: who the peer proved to be in the full handshake (certificate or raw key). */
+  readonly peerIdentity?: PeerIdentity;
   readonly extendedMasterSecret: boolean;
   readonly createdAt: number;
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import type { DatagramMessage, DatagramSocket } from '@lwm2m/core';
 import { encodeClientHello, encodeHandshake, HandshakeType } from '../src/handshake-messages.js';
 import { ContentType, DTLS_1_2, parseRecords, RECORD_HEADER_LENGTH, serializeRecord } from '../src/record.js';
 
@@ -176,4 +177,15 @@ export async function startProxy(serverPort: number): Promise<LossyProxy> {
     else if (client !== undefined) socket.send(out, client.port, client.address);
   });
   return proxy;
+}
+
+/** The next `message` event of a DatagramSocket (the listener is removed afterwards). */
+export function nextMessage(socket: DatagramSocket): Promise<DatagramMessage> {
+  return new Promise((resolve) => {
+    const listener = (message: DatagramMessage): void => {
+      socket.off('message', listener);
+      resolve(message);
+    };
+    socket.on('message', listener);
+  });
 }
