@@ -15,7 +15,7 @@ import { createUdpSocket } from '@lwm2m/transport-coap';
 import { connectDtls, createDtlsServer } from '@lwm2m/transport-dtls';
 import { createBootstrapServer, createMemoryBootstrapConfigStore } from '@lwm2m/bootstrap';
 import { createServer } from '@lwm2m/server';
-import { createClient, TemperatureSensor, temperatureObject } from '@lwm2m/client';
+import { createClient, dtlsCredentials, TemperatureSensor, temperatureObject } from '@lwm2m/client';
 
 const HOST = '127.0.0.1';
 const ENDPOINT = 'demo-device';
@@ -106,8 +106,8 @@ const client = createClient({
   transport: {
     connect: async (target, signal): Promise<DatagramSocket> => {
       if (!target.secure) return createUdpSocket({ address: HOST, port: 0 });
-      if (target.security === undefined) throw new Error(`no PSK for ${target.uri}`);
-      return connectDtls({ peer: { address: target.host, port: target.port }, psk: target.security, signal, logger });
+      if (target.security === undefined) throw new Error(`no DTLS credentials for ${target.uri}`);
+      return connectDtls({ peer: { address: target.host, port: target.port }, ...dtlsCredentials(target.security), signal, logger });
     },
   },
   device: { manufacturer: '@lwm2m', model: 'demo', serialNumber: 'D-0001', firmwareVersion: '1.0.0' },

@@ -11,7 +11,8 @@ import type { ObjectTree } from './object-tree.js';
 import { BOOTSTRAP_CONTEXT } from './object-tree.js';
 import { errorResponse, requestPath } from './request-path.js';
 import type { ClientTransport } from './transport.js';
-import { parseServerUri, resolvePeer } from './transport.js';
+import { resolvePeer } from './transport.js';
+import { connectTargetOf } from './security-target.js';
 
 /** A bootstrap operation, for the client's events. */
 export interface BootstrapOperation {
@@ -53,19 +54,8 @@ export class BootstrapSession {
   /** Runs the bootstrap: resolves after a successful Finish; rejects on refusal or `timeout` ms without Finish. */
   async run(timeout: number): Promise<void> {
     const tree = this.#host.tree;
-    const security = tree.instance(0, this.#securityInstanceId);
-    const uri = String(security?.read(0) ?? '');
-    const { host, port, secure } = parseServerUri(uri);
-    const target: { uri: string; host: string; port: number; secure: boolean; security?: { identity: string; key: Uint8Array } } = { uri, host, port, secure };
-    const identity = security?.read(3);
-    const key = security?.read(5);
-    if (secure && security?.read(2) === 0) {
-      target.security = {
-        identity: identity instanceof Uint8Array ? Buffer.from(identity).toString('utf8') : String(identity ?? ''),
-        key: key instanceof Uint8Array ? key : new Uint8Array(0),
-      };
-    }
-    const peer: PeerAddress = await resolvePeer(host, port);
+    const target = connectTargetOf(tree.instance(0, this.#securityInstanceId));
+    const peer: PeerAddress = await resolvePeer(target.host, target.port);
     const socket = await this.#host.transport.connect(target, this.#abort.signal);
     const endpoint = createCoapEndpoint({
       socket,

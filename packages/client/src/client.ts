@@ -27,8 +27,10 @@ import { ServerInstance, serverObject } from './objects/server.js';
 import type { ObservedTarget } from './reporter.js';
 import type { RetryPolicy, SessionHost, SessionState } from './session.js';
 import { DEFAULT_RETRY, ServerSession } from './session.js';
-import type { ClientTransport } from './transport.js';
-import { parseServerUri } from './transport.js';
+import type { ClientTransport, ConnectTarget } from './transport.js';
+import type { ConnectSecurity } from './security-target.js';
+import { connectTargetOf } from './security-target.js';
+import { readNumber } from './resource-value.js';
 
 /** One LwM2M server the client registers to: its Security (0) and Server (1) settings. */
 export interface ServerAccount extends Omit<SecurityConfig, 'bootstrap' | 'ssid'>, ServerConfig {}
@@ -137,10 +139,6 @@ export interface SessionInfo {
 }
 
 const DEFAULT_AWAKE_TIME = 93_000;
-
-function readNumber(value: unknown): number | undefined {
-  return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
-}
 
 /**
  * An LwM2M client: an object tree served to every configured server over one socket per server,
@@ -444,22 +442,16 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     this.firmware?.watch(endpoint);
   }
 
-  /** FirmwareHost: PSK of the Security instance whose Server URI names this host and port. */
-  securityFor(host: string, port: number): { identity: string; key: Uint8Array } | undefined {
+  /** FirmwareHost: credentials of the Security instance whose Server URI names this host and port. */
+  securityFor(host: string, port: number): ConnectSecurity | undefined {
     for (const id of this.tree.instanceIds(0)) {
-      const security = this.tree.instance(0, id);
-      const uri = security?.read(0);
-      if (security === undefined || typeof uri !== 'string' || readNumber(security.read(2)) !== 0) continue;
+      let target: ConnectTarget;
       try {
-        const parsed = parseServerUri(uri);
-        if (parsed.host !== host || parsed.port !== port) continue;
+        target = connectTargetOf(this.tree.instance(0, id));
       } catch {
         continue;
       }
-      const identity = security.read(3);
-      const key = security.read(5);
-      if (!(key instanceof Uint8Array)) continue;
-      return { identity: identity instanceof Uint8Array ? Buffer.from(identity).toString('utf8') : String(identity ?? ''), key };
+      if (target.host === host && target.port === port && target.security !== undefined) return target.security;
     }
     return undefined;
   }

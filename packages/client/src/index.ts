@@ -54,8 +54,12 @@ export { AccessControl, accessControlObject } from './objects/access-control.js'
 export type { AccessControlEntry } from './objects/access-control.js';
 export { AccessRight } from './object-tree.js';
 export type { AccessChecker } from './object-tree.js';
-export { SecurityMode, securityInstance } from './objects/security.js';
-export type { SecurityConfig } from './objects/security.js';
+export { securityInstance } from './objects/security.js';
+export type { KeyMaterial, SecurityConfig } from './objects/security.js';
+export { SecurityMode, connectSecurityOf } from './security-target.js';
+export type { CertificateUsage, ConnectSecurity } from './security-target.js';
+export { dtlsCredentials } from './dtls-credentials.js';
+export type { DtlsCredentials } from './dtls-credentials.js';
 export { ServerInstance } from './objects/server.js';
 export type { ServerConfig, ServerActions } from './objects/server.js';
 export { DeviceInstance } from './objects/device.js';

@@ -15,7 +15,9 @@ import type { ObjectTree } from './object-tree.js';
 import { Reporter } from './reporter.js';
 import type { ObservedTarget, ReportingHost } from './reporter.js';
 import type { ClientTransport } from './transport.js';
-import { parseServerUri, resolvePeer } from './transport.js';
+import { resolvePeer } from './transport.js';
+import { connectTargetOf } from './security-target.js';
+import { readNumber } from './resource-value.js';
 
 /** Registration retries (TS Core 1.1 §6.2.1.1 Communication Retry Count / Timer, Sequence Delay). */
 export interface RetryPolicy {
@@ -74,10 +76,6 @@ interface StoredNotification {
 }
 
 const MAX_STORED = 1000;
-
-function readNumber(value: unknown, fallback: number): number {
-  return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : fallback;
-}
 
 /**
  * The client's side of one LwM2M server account: its socket and CoAP endpoint, registration
@@ -256,7 +254,7 @@ export class ServerSession implements DmHost, ReportingHost {
   /** Disable (1/x/4): deregister and stay away for the Disable Timeout (1/x/5, default 86400 s). */
   async disable(): Promise<void> {
     if (this.#state === 'closed') return;
-    const timeout = readNumber(this.#server(5), 86400) * 1000;
+    const timeout = (readNumber(this.#server(5)) ?? 86400) * 1000;
     this.#clearTimer();
     await this.#deregister();
     this.#state = 'disabled';
@@ -299,24 +297,8 @@ export class ServerSession implements DmHost, ReportingHost {
 
   async #connect(): Promise<CoapEndpoint> {
     if (this.#endpoint !== undefined && this.#peer !== undefined) return this.#endpoint;
-    const uri = this.serverUri;
-    const { host, port, secure } = parseServerUri(uri);
-    const mode = readNumber(this.#security(2), 3);
-    const target: { uri: string; host: string; port: number; secure: boolean; security?: { identity: string; key: Uint8Array } } = {
-      uri,
-      host,
-      port,
-      secure,
-    };
-    if (secure && mode === 0) {
-      const identity = this.#security(3);
-      const key = this.#security(5);
-      target.security = {
-        identity: identity instanceof Uint8Array ? Buffer.from(identity).toString('utf8') : String(identity ?? ''),
-        key: key instanceof Uint8Array ? key : new Uint8Array(0),
-      };
-    }
-    const peer = await resolvePeer(host, port);
+    const target = connectTargetOf(this.tree.instance(0, this.securityInstanceId));
+    const peer = await resolvePeer(target.host, target.port);
     const socket = await this.#host.transport.connect(target, this.#abort.signal);
     if (this.#state === 'closed') {
       await socket.close();
@@ -341,7 +323,7 @@ export class ServerSession implements DmHost, ReportingHost {
   }
 
   #registrationQuery(includeAll: boolean): string[] {
-    const lifetime = readNumber(this.#server(1), 86400);
+    const lifetime = readNumber(this.#server(1)) ?? 86400;
     const binding = String(this.#server(7) ?? 'U');
     const queue = this.#host.awakeTime !== undefined;
     const query: string[] = [];
@@ -386,7 +368,7 @@ export class ServerSession implements DmHost, ReportingHost {
         throw new Lwm2mRequestError(`registration answered ${formatCode(response.code)}`, response.code);
       }
       this.#location = [...response.locationPath];
-      this.#registeredLifetime = readNumber(this.#server(1), 86400);
+      this.#registeredLifetime = readNumber(this.#server(1)) ?? 86400;
       this.#registeredBinding = String(this.#server(7) ?? 'U');
       this.#state = 'registered';
       this.#attempt = 0;
@@ -459,7 +441,7 @@ export class ServerSession implements DmHost, ReportingHost {
       if (!isSuccessCode(response.code)) {
         throw new Lwm2mRequestError(`update answered ${formatCode(response.code)}`, response.code);
       }
-      this.#registeredLifetime = readNumber(this.#server(1), 86400);
+      this.#registeredLifetime = readNumber(this.#server(1)) ?? 86400;
       this.#registeredBinding = String(this.#server(7) ?? 'U');
       this.#scheduleUpdate();
       this.#host.updated(this.ssid);
@@ -479,7 +461,7 @@ export class ServerSession implements DmHost, ReportingHost {
 
   #scheduleUpdate(): void {
     this.#clearTimer();
-    const lifetime = readNumber(this.#server(1), 86400);
+    const lifetime = readNumber(this.#server(1)) ?? 86400;
     // Leave a margin for retransmissions: half the lifetime for short ones, at most 60 s before the end otherwise.
     const delay = Math.max(1, Math.max(lifetime / 2, lifetime - 60)) * 1000;
     this.#timer = this.clock.setTimeout(() => {

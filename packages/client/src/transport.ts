@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { DatagramSocket, PeerAddress } from '@lwm2m/core';
 import { ClientConfigError } from './errors.js';
+import type { ConnectSecurity } from './security-target.js';
 
 /** Where and how to reach one server, from its Security instance. */
 export interface ConnectTarget {
@@ -11,13 +12,13 @@ export interface ConnectTarget {
   readonly port: number;
   /** `coaps`: the socket must be DTLS. */
   readonly secure: boolean;
-  /** PSK credentials (Security Mode 0). */
-  readonly security?: { readonly identity: string; readonly key: Uint8Array };
+  /** Credentials from the Security instance (PSK, raw public key or certificate); absent on NoSec. */
+  readonly security?: ConnectSecurity;
 }
 
 /**
  * How the client gets a datagram socket for a server; apps implement it with `createUdpSocket`
- * (NoSec) or `connectDtls` (PSK). The client owns what it gets and closes it. One socket per
+ * (NoSec) or `connectDtls` with {@link dtlsCredentials}. The client owns what it gets and closes it. One socket per
  * server: registration and that server's requests share it (no second port).
  */
 export interface ClientTransport {

@@ -3,7 +3,7 @@ import { ContentFormat } from '@lwm2m/core';
 import { connectDtls, createDtlsServer } from '@lwm2m/transport-dtls';
 import type { DtlsServer } from '@lwm2m/transport-dtls';
 import { CoapCode } from '@lwm2m/transport-coap';
-import { createClient } from '../src/index.js';
+import { createClient, dtlsCredentials } from '../src/index.js';
 import type { ClientTransport, ConnectTarget, Lwm2mClient } from '../src/index.js';
 import { FakeServer, text } from './fake-server.js';
 
@@ -20,7 +20,7 @@ describe('client over DTLS (PSK)', () => {
     async connect(target, signal) {
       targets.push(target);
       if (!target.secure || target.security === undefined) throw new Error('expected coaps with PSK');
-      return connectDtls({ peer: { address: target.host, port: target.port }, psk: target.security, localAddress: '127.0.0.1', signal, timeout: 10_000 });
+      return connectDtls({ peer: { address: target.host, port: target.port }, ...dtlsCredentials(target.security), localAddress: '127.0.0.1', signal, timeout: 10_000 });
     },
   };
 
@@ -45,7 +45,7 @@ describe('client over DTLS (PSK)', () => {
   });
 
   it('connects with the identity and key of the Security object', () => {
-    expect(targets).toEqual([{ uri: `coaps://127.0.0.1:${dtls.address().port}`, host: '127.0.0.1', port: dtls.address().port, secure: true, security: { identity: 'dev-1', key: new Uint8Array(KEY) } }]);
+    expect(targets).toEqual([{ uri: `coaps://127.0.0.1:${dtls.address().port}`, host: '127.0.0.1', port: dtls.address().port, secure: true, security: { mode: 'psk', identity: 'dev-1', key: new Uint8Array(KEY) } }]);
     expect(server.requests[0]?.query).toContain('ep=dtls-test');
   });
 

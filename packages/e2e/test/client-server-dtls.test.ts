@@ -56,7 +56,7 @@ describe('client and server over DTLS-PSK', () => {
     await client.start();
     const [registration] = await registered;
     expect(registration).toMatchObject({ endpoint: 'e2e-dtls', transport: 'coaps', identity: { kind: 'psk', identity: 'e2e-dtls-id' } });
-    expect(targets).toEqual([expect.objectContaining({ secure: true, security: { identity: 'e2e-dtls-id', key: new Uint8Array(KEY) } })]);
+    expect(targets).toEqual([expect.objectContaining({ secure: true, security: { mode: 'psk', identity: 'e2e-dtls-id', key: new Uint8Array(KEY) } })]);
 
     expect(valueOf(await t.server.read('e2e-dtls', '/3/0/0'))).toBe('Secure Acme');
     await t.server.write('e2e-dtls', '/3/0/14', '+04:00');

@@ -7,15 +7,20 @@ import type { DatagramSocket, Lwm2mNode, ResourceValue, SecurityStore } from '@l
 import { createUdpSocket } from '@lwm2m/transport-coap';
 import type { TransmissionParameters } from '@lwm2m/transport-coap';
 import { connectDtls, createDtlsServer } from '@lwm2m/transport-dtls';
-import type { DtlsServer } from '@lwm2m/transport-dtls';
+import type { DtlsServer, EcdsaServerOptions } from '@lwm2m/transport-dtls';
 import { createServer } from '@lwm2m/server';
 import type { Lwm2mServer, Observation, ObservationValue, ServerOptions, ServerStores } from '@lwm2m/server';
 import type { ClientTransport, ConnectTarget } from '@lwm2m/client';
+import { dtlsCredentials } from '@lwm2m/client';
 
 export const HOST = '127.0.0.1';
 
 /** Short CoAP retransmissions so a lost peer is noticed in about a second, not 93 s. */
-export const FAST_COAP: Partial<TransmissionParameters> = { ackTimeout: 250, ackRandomFactor: 1, maxRetransmit: 2 };
+export const FAST_COAP: Partial<TransmissionParameters> = {
+  ackTimeout: 250,
+  ackRandomFactor: 1,
+  maxRetransmit: 2,
+};
 
 /** Registration retries that give up at once (tests look at the first failure). */
 export const NO_RETRY = { attempts: 1, initialDelay: 100, maxDelay: 100, sequenceDelay: 3_600_000 } as const;
@@ -31,6 +36,8 @@ export interface TestServer {
 
 export interface TestServerOptions extends Omit<ServerOptions, 'sockets' | 'endpoints' | 'stores'> {
   readonly dtls?: boolean;
+  /** With `dtls: true`: certificates and raw public keys beside PSK. */
+  readonly ecdsa?: EcdsaServerOptions;
   readonly stores?: ServerStores;
   /** Port of the CoAP socket (a restart reuses the old one); 0 by default. */
   readonly coapPort?: number;
@@ -40,7 +47,7 @@ export interface TestServerOptions extends Omit<ServerOptions, 'sockets' | 'endp
 
 /** Our LwM2M server on loopback; PSK keys of the CoAPS listener come from its security store. */
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { dtls: withDtls, stores, coapPort, coapsPort, ...rest } = options;
+  const { dtls: withDtls, ecdsa, stores, coapPort, coapsPort, ...rest } = options;
   const security = stores?.security ?? createMemorySecurityStore();
   const udp = await createUdpSocket({ address: HOST, port: coapPort ?? 0 });
   const sockets: Record<string, DatagramSocket> = { coap: udp };
@@ -49,6 +56,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     dtls = createDtlsServer({
       address: HOST,
       port: coapsPort ?? 0,
+      ...(ecdsa === undefined ? {} : { ecdsa }),
       psk: {
         lookup: async (identity) => {
           const info = await security.getByPskIdentity(identity);
@@ -59,7 +67,12 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     await dtls.listen();
     sockets['coaps'] = dtls;
   }
-  const server = createServer({ coap: { transmission: FAST_COAP }, ...rest, sockets, stores: { ...stores, security } });
+  const server = createServer({
+    coap: { transmission: FAST_COAP },
+    ...rest,
+    sockets,
+    stores: { ...stores, security },
+  });
   await server.listen();
   return {
     server,
@@ -81,10 +94,10 @@ export function loopbackTransport(targets: ConnectTarget[] = []): ClientTranspor
     async connect(target, signal) {
       targets.push(target);
       if (!target.secure) return createUdpSocket({ address: HOST, port: 0 });
-      if (target.security === undefined) throw new Error(`no PSK for ${target.uri}`);
+      if (target.security === undefined) throw new Error(`no DTLS credentials for ${target.uri}`);
       return connectDtls({
         peer: { address: target.host, port: target.port },
-        psk: target.security,
+        ...dtlsCredentials(target.security),
         localAddress: HOST,
         signal,
         timeout: 5_000,
@@ -163,10 +176,15 @@ export function valueOf(node: Lwm2mNode | undefined): ResourceValue {
 }
 
 /** The value of resource `resourceId` inside an object instance (or object with one instance) node. */
-export function resourceOf(node: Lwm2mNode | undefined, resourceId: number, instanceId = 0): ResourceValue | ReadonlyMap<number, ResourceValue> {
+export function resourceOf(
+  node: Lwm2mNode | undefined,
+  resourceId: number,
+  instanceId = 0,
+): ResourceValue | ReadonlyMap<number, ResourceValue> {
   if (node === undefined) throw new Error('no node');
   const instance = node.kind === 'object' ? node.instances.get(instanceId) : node;
-  if (instance === undefined || instance.kind !== 'objectInstance') throw new Error(`no object instance in a ${node.kind}`);
+  if (instance === undefined || instance.kind !== 'objectInstance')
+    throw new Error(`no object instance in a ${node.kind}`);
   const resource = instance.resources.get(resourceId);
   if (resource === undefined) throw new Error(`no resource ${resourceId}`);
   return resource.kind === 'resource' ? resource.value : resource.instances;

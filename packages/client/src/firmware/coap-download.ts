@@ -10,12 +10,13 @@ import { CoapBlockFetcher } from './coap-block-fetcher.js';
 import type { FetchedBlock } from './coap-block-fetcher.js';
 import { UpdateResult } from './update-result.js';
 import type { DownloadProgress } from './http-download.js';
+import type { ConnectSecurity } from '../security-target.js';
 
 export interface CoapDownloadOptions {
   /** The client's transport connector: a separate socket (UDP or DTLS) to the package's host. */
   readonly connect: (target: ConnectTarget, signal: AbortSignal) => Promise<DatagramSocket>;
   /** PSK for a `coaps://` host, from a Security instance with the same host and port. */
-  readonly security: { readonly identity: string; readonly key: Uint8Array } | undefined;
+  readonly security: ConnectSecurity | undefined;
   readonly transmission: TransmissionParameters;
   readonly clock: Clock;
   /** Requested block size (16..1024). */

@@ -10,6 +10,7 @@ import type { DownloadProgress } from '../firmware/http-download.js';
 import { FirmwareProtocol, FirmwareState, UpdateResult } from '../firmware/update-result.js';
 import type { ChangeSink, InstanceHandler, ObjectImplementation, ResourceContent } from '../instance.js';
 import type { ClientTransport } from '../transport.js';
+import type { ConnectSecurity } from '../security-target.js';
 
 /** What {@link FirmwareUpdateInstance.watch} follows: the `block1` events of a `CoapEndpoint`. */
 export interface Block1Source {
@@ -76,7 +77,7 @@ export interface FirmwareHost {
   readonly transport: ClientTransport;
   readonly transmission: Partial<TransmissionParameters> | undefined;
   /** PSK credentials of a Security instance whose Server URI has this host and port. */
-  securityFor(host: string, port: number): { identity: string; key: Uint8Array } | undefined;
+  securityFor(host: string, port: number): ConnectSecurity | undefined;
 }
 
 export interface FirmwareStateEvent {
