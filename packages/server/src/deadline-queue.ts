@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 
 /** Node timers cannot wait longer than this (2^31 - 1 ms); longer waits re-arm. */
 const MAX_TIMER_DELAY = 2_147_483_647;

@@ -27,8 +27,8 @@ export {
   RegistrationEndedError,
   InvalidRequestError,
 } from './errors.js';
-export type { Clock } from './clock.js';
-export { createSystemClock } from './clock.js';
+export type { Clock } from '@lwm2m/core';
+export { systemClock } from '@lwm2m/core';
 export { createDeadlineQueue } from './deadline-queue.js';
 export type { DeadlineQueue } from './deadline-queue.js';
 export { multiValueFormat, compositeFormat, defaultFormat } from './format-choice.js';

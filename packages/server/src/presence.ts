@@ -1,5 +1,5 @@
 import { AbortError, ClosedError } from '@lwm2m/core';
-import type { Clock } from './clock.js';
+import type { Clock } from '@lwm2m/core';
 import { createDeadlineQueue } from './deadline-queue.js';
 import { ClientSleepingError, RegistrationEndedError } from './errors.js';
 

@@ -8,9 +8,11 @@ import {
   formatPath,
   identityMatches,
   parsePath,
+  systemClock,
   TimeoutError,
 } from '@lwm2m/core';
 import type {
+  Clock,
   DatagramSocket,
   Logger,
   Lwm2mNode,
@@ -34,8 +36,6 @@ import type {
   OutgoingRequest,
   OutgoingResponse,
 } from '@lwm2m/transport-coap';
-import { createSystemClock } from './clock.js';
-import type { Clock } from './clock.js';
 import { createDeadlineQueue } from './deadline-queue.js';
 import type { DeadlineQueue } from './deadline-queue.js';
 import { ClientNotRegisteredError, InvalidRequestError, RegistrationEndedError, RequestFailedError } from './errors.js';
@@ -271,7 +271,7 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     this.#logger = options.logger ?? createSilentLogger();
     this.#debugEnabled = levelCheck(options.logger, 'debug');
     this.#infoEnabled = levelCheck(options.logger, 'info');
-    this.#clock = options.clock ?? createSystemClock();
+    this.#clock = options.clock ?? systemClock;
     this.registry = options.registry ?? createCoreObjectRegistry();
     this.codec = createCodec({ registry: this.registry, now: () => this.#clock.now() });
     this.registrations = options.stores?.registrations ?? createMemoryRegistrationStore();

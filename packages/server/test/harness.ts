@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { DatagramSocket, DatagramSocketEvents, PeerAddress } from '@lwm2m/core';
 import { createCoapEndpoint, createMemorySocketPair } from '@lwm2m/transport-coap';
 import type { CoapEndpoint, CoapResponse, MemorySocket, OutgoingRequest, RequestHandler } from '@lwm2m/transport-coap';
-import type { Clock } from '../src/clock.js';
+import type { Clock } from '@lwm2m/core';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer, ServerEvents, ServerOptions } from '../src/server.js';
 
