@@ -1,31 +1,25 @@
 import { DecodeError } from '@lwm2m/core';
 import type { NotificationAttributes } from './link-format.js';
 
-/** The Write-Attributes query (TS Core §5.4.4): `PUT /3/0/9?pmin=10&pmax=60&gt=50&st`. */
-export type AttributeName = keyof NotificationAttributes;
+import {
+  ATTRIBUTE_ORDER,
+  FLAG_ATTRIBUTES,
+  INTEGER_ATTRIBUTES,
+  NUMBER_ATTRIBUTES,
+} from './attribute-names.js';
+import type { AttributeName } from './attribute-names.js';
 
-/** What one Write-Attributes request changes: attributes given a value, and attributes named without one (removed, 1.1+). */
+export type { AttributeName } from './attribute-names.js';
+
+/** What one Write-Attributes request (TS Core §5.4.4: `PUT /3/0/9?pmin=10&pmax=60&gt=50&st`) changes: attributes given a value, and attributes named without one (removed, 1.1+). */
 export interface AttributeChanges {
   readonly set: NotificationAttributes;
   readonly unset: readonly AttributeName[];
 }
 
-const INTEGER_NAMES = new Set<AttributeName>(['pmin', 'pmax', 'epmin', 'epmax', 'hqmax']);
-const NUMBER_NAMES = new Set<AttributeName>(['gt', 'lt', 'st']);
-const FLAG_NAMES = new Set<AttributeName>(['edge', 'con']);
-/** The order Leshan and Anjay write them in. */
-const ATTRIBUTE_ORDER: readonly AttributeName[] = [
-  'pmin',
-  'pmax',
-  'gt',
-  'lt',
-  'st',
-  'epmin',
-  'epmax',
-  'edge',
-  'con',
-  'hqmax',
-];
+const INTEGER_NAMES = new Set<AttributeName>(INTEGER_ATTRIBUTES);
+const NUMBER_NAMES = new Set<AttributeName>(NUMBER_ATTRIBUTES);
+const FLAG_NAMES = new Set<AttributeName>(FLAG_ATTRIBUTES);
 
 const UNSIGNED = /^[0-9]{1,15}$/;
 const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/;

@@ -10,6 +10,12 @@
 import { ContentFormat, DecodeError, EncodeError, MAX_ID, formatPath } from '@lwm2m/core';
 import type { Lwm2mPath } from '@lwm2m/core';
 import { DEFAULT_DECODE_LIMITS } from './types.js';
+import {
+  ATTRIBUTE_ORDER,
+  FLAG_ATTRIBUTES,
+  INTEGER_ATTRIBUTES,
+  NUMBER_ATTRIBUTES,
+} from './attribute-names.js';
 
 const FORMAT = ContentFormat.LINK;
 
@@ -443,27 +449,6 @@ export interface DiscoverLink {
   /** Bootstrap-Discover: Server URI of a Security instance. */
   readonly uri?: string;
 }
-
-type IntegerAttribute = 'pmin' | 'pmax' | 'epmin' | 'epmax' | 'hqmax';
-type NumberAttribute = 'gt' | 'lt' | 'st';
-type FlagAttribute = 'edge' | 'con';
-
-const INTEGER_ATTRIBUTES: readonly IntegerAttribute[] = ['pmin', 'pmax', 'epmin', 'epmax', 'hqmax'];
-const NUMBER_ATTRIBUTES: readonly NumberAttribute[] = ['gt', 'lt', 'st'];
-const FLAG_ATTRIBUTES: readonly FlagAttribute[] = ['edge', 'con'];
-/** Write order of attributes, after `dim` and `ver` (the order Anjay and Leshan use). */
-const ATTRIBUTE_ORDER: readonly (keyof NotificationAttributes)[] = [
-  'pmin',
-  'pmax',
-  'gt',
-  'lt',
-  'st',
-  'epmin',
-  'epmax',
-  'edge',
-  'con',
-  'hqmax',
-];
 
 function parseUnsigned(link: Link, name: string, offset: number, max: number): number | undefined {
   const text = paramText(link, name, offset);
