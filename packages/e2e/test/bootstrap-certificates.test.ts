@@ -6,7 +6,7 @@
  * registers over ECDHE-ECDSA and the server checks the identity it proved.
  */
 import { createPublicKey, createPrivateKey, X509Certificate } from 'node:crypto';
-import { createBootstrapServer, createMemoryBootstrapConfigStore } from '@lwm2m/bootstrap';
+import { createMemoryBootstrapConfigStore } from '@lwm2m/bootstrap';
 import type {
   BootstrapConfigStore,
   BootstrapFinishEvent,
@@ -21,7 +21,16 @@ import type { DtlsServer } from '@lwm2m/transport-dtls';
 import { createTestPki } from '@lwm2m/transport-dtls/testing';
 import type { Issued, TestPki } from '@lwm2m/transport-dtls/testing';
 import type { Registration } from '@lwm2m/server';
-import { FAST_COAP, HOST, NO_RETRY, loopbackTransport, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  HOST,
+  NO_RETRY,
+  loopbackTransport,
+  startBootstrap,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 const der = (pem: Buffer): Uint8Array => new Uint8Array(new X509Certificate(pem).raw);
@@ -68,15 +77,7 @@ describe('bootstrap over DTLS with certificates, then registration with a certif
       },
     });
     await dtls.listen();
-    bootstrap = createBootstrapServer({
-      sockets: [dtls],
-      configStore,
-      securityStore: t.security,
-      transmission: FAST_COAP,
-      requestTimeout: 2_000,
-      sessionTimeout: 10_000,
-    });
-    await bootstrap.listen();
+    bootstrap = await startBootstrap(dtls, configStore, t.security);
     bsUri = `coaps://${HOST}:${dtls.address().port}`;
   });
 

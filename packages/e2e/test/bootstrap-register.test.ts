@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { ContentFormat } from '@lwm2m/core';
-import { createBootstrapServer, createMemoryBootstrapConfigStore } from '@lwm2m/bootstrap';
+import { createMemoryBootstrapConfigStore } from '@lwm2m/bootstrap';
 import type {
   BootstrapConfig,
   BootstrapConfigStore,
@@ -21,7 +21,16 @@ import type { BootstrapOperation, Lwm2mClient, RegistrationFailure, Registration
 import { createUdpSocket } from '@lwm2m/transport-coap';
 import { createDtlsServer } from '@lwm2m/transport-dtls';
 import type { Lwm2mVersion, Registration } from '@lwm2m/server';
-import { FAST_COAP, HOST, NO_RETRY, loopbackTransport, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  HOST,
+  NO_RETRY,
+  loopbackTransport,
+  startBootstrap,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 const KEY = Buffer.from('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf', 'hex');
@@ -45,15 +54,7 @@ describe('bootstrap, then registration over DTLS', () => {
     t = await startServer({ dtls: true });
     configStore = createMemoryBootstrapConfigStore();
     const udp = await createUdpSocket({ address: HOST, port: 0 });
-    bootstrap = createBootstrapServer({
-      sockets: [udp],
-      configStore,
-      securityStore: t.security,
-      transmission: FAST_COAP,
-      requestTimeout: 2_000,
-      sessionTimeout: 10_000,
-    });
-    await bootstrap.listen();
+    bootstrap = await startBootstrap(udp, configStore, t.security);
     bootstrapUri = `coap://${HOST}:${udp.address().port}`;
   });
 
@@ -84,34 +85,55 @@ describe('bootstrap, then registration over DTLS', () => {
   test.each([
     ['1.0', ContentFormat.TLV],
     ['1.1', ContentFormat.SENML_CBOR],
-  ] as const)('LwM2M %s: bootstrap provisions PSK (format %d), the client registers over CoAPS', async (version, format) => {
-    const endpoint = `e2e-bs-${version}`;
-    await configStore.put(endpoint, pskConfig(t.coapsUri, `${endpoint}-psk`));
-    const client = device(endpoint, version);
-    const operations: BootstrapOperation[] = [];
-    client.on('bootstrap-operation', (op) => operations.push(op));
+  ] as const)(
+    'LwM2M %s: bootstrap provisions PSK (format %d), the client registers over CoAPS',
+    async (version, format) => {
+      const endpoint = `e2e-bs-${version}`;
+      await configStore.put(endpoint, pskConfig(t.coapsUri, `${endpoint}-psk`));
+      const client = device(endpoint, version);
+      const operations: BootstrapOperation[] = [];
+      client.on('bootstrap-operation', (op) => operations.push(op));
 
-    const finished = waitFor<[BootstrapFinishEvent]>(bootstrap, 'bootstrap-finish', (e) => e.endpoint === endpoint, 10_000);
-    const registered = waitFor<[Registration]>(t.server, 'registered', (r) => r.endpoint === endpoint, 15_000);
-    await client.start();
+      const finished = waitFor<[BootstrapFinishEvent]>(
+        bootstrap,
+        'bootstrap-finish',
+        (e) => e.endpoint === endpoint,
+        10_000,
+      );
+      const registered = waitFor<[Registration]>(
+        t.server,
+        'registered',
+        (r) => r.endpoint === endpoint,
+        15_000,
+      );
+      await client.start();
 
-    const [finish] = await finished;
-    expect(finish.contentFormat).toBe(format);
-    expect(finish.operations).toEqual(expect.arrayContaining(['DELETE /0', 'DELETE /1', 'POST /bs']));
-    expect(finish.operations.filter((o) => o.startsWith('PUT /0/'))).toHaveLength(1);
-    expect(finish.operations.filter((o) => o.startsWith('PUT /1/'))).toHaveLength(1);
-    expect(operations.map((o) => o.operation)).toContain('finish');
-    // The key for the server went into the store the server checks.
-    expect(await t.security.getByEndpoint(endpoint)).toMatchObject({ mode: 'psk', identity: `${endpoint}-psk` });
+      const [finish] = await finished;
+      expect(finish.contentFormat).toBe(format);
+      expect(finish.operations).toEqual(expect.arrayContaining(['DELETE /0', 'DELETE /1', 'POST /bs']));
+      expect(finish.operations.filter((o) => o.startsWith('PUT /0/'))).toHaveLength(1);
+      expect(finish.operations.filter((o) => o.startsWith('PUT /1/'))).toHaveLength(1);
+      expect(operations.map((o) => o.operation)).toContain('finish');
+      // The key for the server went into the store the server checks.
+      expect(await t.security.getByEndpoint(endpoint)).toMatchObject({
+        mode: 'psk',
+        identity: `${endpoint}-psk`,
+      });
 
-    const [registration] = await registered;
-    expect(registration).toMatchObject({ version, transport: 'coaps', lifetime: 60, identity: { kind: 'psk', identity: `${endpoint}-psk` } });
-    expect(valueOf(await t.server.read(endpoint, '/3/0/0'))).toBe(`Boot ${version}`);
-    // The provisioned Server instance is what the client runs on.
-    expect(valueOf(await t.server.read(endpoint, '/1/0/1'))).toBe(60);
-    const links = await t.server.discover(endpoint, '/1');
-    expect(links.map((l) => l.path.join('/'))).toContain('1/0');
-  });
+      const [registration] = await registered;
+      expect(registration).toMatchObject({
+        version,
+        transport: 'coaps',
+        lifetime: 60,
+        identity: { kind: 'psk', identity: `${endpoint}-psk` },
+      });
+      expect(valueOf(await t.server.read(endpoint, '/3/0/0'))).toBe(`Boot ${version}`);
+      // The provisioned Server instance is what the client runs on.
+      expect(valueOf(await t.server.read(endpoint, '/1/0/1'))).toBe(60);
+      const links = await t.server.discover(endpoint, '/1');
+      expect(links.map((l) => l.path.join('/'))).toContain('1/0');
+    },
+  );
 
   test('Bootstrap-Request Trigger (1/0/9) from the server: deregister, bootstrap again, register again', async () => {
     const endpoint = 'e2e-bs-trigger';
@@ -125,8 +147,18 @@ describe('bootstrap, then registration over DTLS', () => {
 
     // The operator changes the lifetime; the new bootstrap hands it out.
     await configStore.put(endpoint, pskConfig(t.coapsUri, `${endpoint}-psk`, 90));
-    const deregistered = waitFor<[Registration]>(t.server, 'deregistered', (r) => r.endpoint === endpoint, 10_000);
-    const bootstrapped = waitFor<[BootstrapFinishEvent]>(bootstrap, 'bootstrap-finish', (e) => e.endpoint === endpoint, 10_000);
+    const deregistered = waitFor<[Registration]>(
+      t.server,
+      'deregistered',
+      (r) => r.endpoint === endpoint,
+      10_000,
+    );
+    const bootstrapped = waitFor<[BootstrapFinishEvent]>(
+      bootstrap,
+      'bootstrap-finish',
+      (e) => e.endpoint === endpoint,
+      10_000,
+    );
     const second = waitFor<[Registration]>(t.server, 'registered', (r) => r.endpoint === endpoint, 10_000);
     await t.server.execute(endpoint, '/1/0/9');
     const [gone] = await deregistered;
@@ -152,37 +184,47 @@ describe('bootstrap, then registration over DTLS', () => {
     const requests: BootstrapRequestEvent[] = [];
     bootstrap.on('bootstrap-request', (e) => requests.push(e));
 
-    const firstFinish = waitFor<[BootstrapFinishEvent]>(bootstrap, 'bootstrap-finish', (e) => e.endpoint === endpoint, 10_000);
+    const firstFinish = waitFor<[BootstrapFinishEvent]>(
+      bootstrap,
+      'bootstrap-finish',
+      (e) => e.endpoint === endpoint,
+      10_000,
+    );
     const failed = waitFor<[RegistrationFailure]>(client, 'registration-failed', (f) => f.final, 15_000);
     await client.start();
     await firstFinish;
     // Meanwhile the operator fixes the config: the next bootstrap hands out the real server.
     await configStore.put(endpoint, pskConfig(t.coapsUri, `${endpoint}-psk`));
-    const registered = waitFor<[Registration]>(t.server, 'registered', (r) => r.endpoint === endpoint, 15_000);
+    const registered = waitFor<[Registration]>(
+      t.server,
+      'registered',
+      (r) => r.endpoint === endpoint,
+      15_000,
+    );
     const clientRegistered = waitFor<[RegistrationInfo]>(client, 'registered', () => true, 15_000);
 
     const [failure] = await failed;
     expect(failure.ssid).toBe(1);
     const [registration] = await registered;
-    expect(registration).toMatchObject({ transport: 'coaps', identity: { kind: 'psk', identity: `${endpoint}-psk` } });
+    expect(registration).toMatchObject({
+      transport: 'coaps',
+      identity: { kind: 'psk', identity: `${endpoint}-psk` },
+    });
     const [info] = await clientRegistered;
     expect(info.uri).toBe(t.coapsUri);
     expect(requests.filter((r) => r.endpoint === endpoint)).toHaveLength(2);
     expect(valueOf(await t.server.read(endpoint, '/3/0/0'))).toBe('Boot 1.1');
   }, 25_000);
 
-  test('bootstrap over DTLS-PSK: the bootstrap identity must be the endpoint\'s own', async () => {
+  test("bootstrap over DTLS-PSK: the bootstrap identity must be the endpoint's own", async () => {
     const bsKey = Buffer.from('0102030405060708', 'hex');
-    const dtls = createDtlsServer({ address: HOST, port: 0, psk: { lookup: (identity) => configStore.getBootstrapPsk(identity) } });
-    await dtls.listen();
-    const secureBootstrap = createBootstrapServer({
-      sockets: [dtls],
-      configStore,
-      securityStore: t.security,
-      transmission: FAST_COAP,
-      requestTimeout: 2_000,
+    const dtls = createDtlsServer({
+      address: HOST,
+      port: 0,
+      psk: { lookup: (identity) => configStore.getBootstrapPsk(identity) },
     });
-    await secureBootstrap.listen();
+    await dtls.listen();
+    const secureBootstrap = await startBootstrap(dtls, configStore, t.security);
     try {
       const bsUri = `coaps://${HOST}:${dtls.address().port}`;
       for (const name of ['e2e-bs-dtls-a', 'e2e-bs-dtls-b']) {
@@ -210,7 +252,12 @@ describe('bootstrap, then registration over DTLS', () => {
 
       // b's identity (its key is right too) used by a: refused, nothing provisioned.
       const impostor = secureDevice('e2e-bs-dtls-a', 'e2e-bs-dtls-b-bs');
-      const refused = waitFor<[BootstrapRefusedEvent]>(secureBootstrap, 'bootstrap-refused', () => true, 10_000);
+      const refused = waitFor<[BootstrapRefusedEvent]>(
+        secureBootstrap,
+        'bootstrap-refused',
+        () => true,
+        10_000,
+      );
       const impostorFailed = waitFor(impostor, 'bootstrap-failed', () => true, 10_000);
       await impostor.start();
       const [refusal] = await refused;
@@ -219,8 +266,18 @@ describe('bootstrap, then registration over DTLS', () => {
       await impostor.close();
 
       const client = secureDevice('e2e-bs-dtls-b', 'e2e-bs-dtls-b-bs');
-      const finished = waitFor<[BootstrapFinishEvent]>(secureBootstrap, 'bootstrap-finish', () => true, 10_000);
-      const registered = waitFor<[Registration]>(t.server, 'registered', (r) => r.endpoint === 'e2e-bs-dtls-b', 15_000);
+      const finished = waitFor<[BootstrapFinishEvent]>(
+        secureBootstrap,
+        'bootstrap-finish',
+        () => true,
+        10_000,
+      );
+      const registered = waitFor<[Registration]>(
+        t.server,
+        'registered',
+        (r) => r.endpoint === 'e2e-bs-dtls-b',
+        15_000,
+      );
       await client.start();
       const [finish] = await finished;
       expect(finish.identity).toEqual({ kind: 'psk', identity: 'e2e-bs-dtls-b-bs' });
@@ -229,8 +286,15 @@ describe('bootstrap, then registration over DTLS', () => {
       // The bootstrap account survived the session (Bootstrap-Delete never removes it).
       const security = await client.read('/0');
       const ids = security.kind === 'object' ? [...security.instances.keys()] : [];
-      const accounts = await Promise.all(ids.map(async (id) => [await client.instance(0, id)?.read(1), await client.instance(0, id)?.read(0)]));
-      expect(accounts).toEqual(expect.arrayContaining([[true, bsUri], [false, t.coapsUri]]));
+      const accounts = await Promise.all(
+        ids.map(async (id) => [await client.instance(0, id)?.read(1), await client.instance(0, id)?.read(0)]),
+      );
+      expect(accounts).toEqual(
+        expect.arrayContaining([
+          [true, bsUri],
+          [false, t.coapsUri],
+        ]),
+      );
       expect(accounts).toHaveLength(2);
     } finally {
       await secureBootstrap.close();

@@ -9,6 +9,8 @@ import type { TransmissionParameters } from '@lwm2m/transport-coap';
 import { connectDtls, createDtlsServer } from '@lwm2m/transport-dtls';
 import type { DtlsServer, EcdsaServerOptions } from '@lwm2m/transport-dtls';
 import { createServer } from '@lwm2m/server';
+import { createBootstrapServer } from '@lwm2m/bootstrap';
+import type { BootstrapConfigStore, BootstrapServer } from '@lwm2m/bootstrap';
 import type { Lwm2mServer, Observation, ObservationValue, ServerOptions, ServerStores } from '@lwm2m/server';
 import type { ClientTransport, ConnectTarget } from '@lwm2m/client';
 import { dtlsCredentials } from '@lwm2m/client';
@@ -198,4 +200,22 @@ export function observedValue(value: ObservationValue): ResourceValue {
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Our bootstrap server on `socket` with test timings, provisioning into the LwM2M server's store; listening. */
+export async function startBootstrap(
+  socket: DatagramSocket,
+  configStore: BootstrapConfigStore,
+  securityStore: SecurityStore,
+): Promise<BootstrapServer> {
+  const bootstrap = createBootstrapServer({
+    sockets: [socket],
+    configStore,
+    securityStore,
+    transmission: FAST_COAP,
+    requestTimeout: 2_000,
+    sessionTimeout: 10_000,
+  });
+  await bootstrap.listen();
+  return bootstrap;
 }
