@@ -22,6 +22,7 @@ import { createServer } from '@lwm2m/server';
 import type { ServerStores } from '@lwm2m/server';
 import { createRedisObservationStore, createRedisRegistrationStore } from '@lwm2m/store-redis';
 import { createMqttBridge } from '@lwm2m/mqtt-bridge';
+import { stopOnSignals } from '@lwm2m/app-kit';
 import type { SensorFormat } from '@lwm2m/mqtt-bridge';
 
 const env = process.env;
@@ -91,25 +92,11 @@ async function main(): Promise<void> {
   await bridge.start();
   logger.info({ coap: socket.address().port, prefix }, 'listening');
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    bridge
-      .close()
-      .then(() => server.close())
-      .then(() => redis?.quit())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'close failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(logger, async () => {
+    await bridge.close();
+    await server.close();
+    await redis?.quit();
+  });
 }
 
 main().catch((error: unknown) => {

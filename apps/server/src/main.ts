@@ -1,12 +1,21 @@
 /**
- * A runnable LwM2M server: CoAP and CoAPS (DTLS-PSK) on one process, logs with pino, registrations
- * in memory or in Redis. Configured from the environment:
+ * A runnable LwM2M server: CoAP and CoAPS (DTLS with PSK, raw public keys and certificates) on one
+ * process, logs with pino, registrations in memory or in Redis. Configured from the environment:
  *
  *   LWM2M_HOST           address to bind (default 0.0.0.0)
  *   LWM2M_COAP_PORT      NoSec port (default 5683; 0 picks one; "off" disables)
- *   LWM2M_COAPS_PORT     DTLS-PSK port (default 5684; 0 picks one; "off" disables)
+ *   LWM2M_COAPS_PORT     DTLS port (default 5684; 0 picks one; "off" disables)
+ *   LWM2M_DTLS_KEY       our P-256 private key file (PEM/DER, SEC1 or PKCS#8): turns on ECDHE-ECDSA;
+ *                        devices' raw public keys then pass the handshake and are checked at
+ *                        registration against the security entries
+ *   LWM2M_DTLS_CERT      our certificate chain file, leaf first (omitted: raw public key only)
+ *   LWM2M_DTLS_CA        CA certificates of device certificates (absent: X.509 devices refused)
+ *   LWM2M_SECURITY_FILE  JSON file: [{ "endpoint", "mode": "psk", "identity", "key": hex }
+ *                        | { "endpoint", "mode": "rpk", "publicKey": PEM file path or base64 SPKI DER }
+ *                        | { "endpoint", "mode": "x509", "commonName"? }, …]
  *   LWM2M_PSK_FILE       JSON file: [{ "endpoint": "dev-1", "identity": "dev-1", "key": "hex" }, …]
- *   LWM2M_PSK            the same JSON inline (added after the file)
+ *   LWM2M_PSK            the same JSON inline (entries are added in this order; a later one of the
+ *                        same endpoint replaces an earlier one)
  *   LWM2M_REDIS_URL      redis://127.0.0.1:6379 to keep registrations, observations and
  *                        security info in Redis (several processes can share it)
  *   LWM2M_REDIS_PREFIX   key prefix (default lwm2m:)
@@ -25,7 +34,14 @@ import { createUdpSocket } from '@lwm2m/transport-coap';
 import { createDtlsServer } from '@lwm2m/transport-dtls';
 import { createServer } from '@lwm2m/server';
 import type { ServerStores } from '@lwm2m/server';
-import { createRedisObservationStore, createRedisRegistrationStore, createRedisSecurityStore } from '@lwm2m/store-redis';
+import { DtlsCredentialsConfigError, dtlsEcdsaSettings, stopOnSignals } from '@lwm2m/app-kit';
+import type { DtlsEcdsaSettings } from '@lwm2m/app-kit';
+import { SecurityEntryError, baseDirOf, parseSecurityEntries } from './security-entries.js';
+import {
+  createRedisObservationStore,
+  createRedisRegistrationStore,
+  createRedisSecurityStore,
+} from '@lwm2m/store-redis';
 
 const env = process.env;
 const logger = pino({ level: env['LOG_LEVEL'] ?? 'info' });
@@ -39,42 +55,46 @@ function port(name: string, fallback: number): number | undefined {
   const text = env[name] ?? String(fallback);
   if (text === 'off') return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) fail(`${name} must be a port number or "off", got ${text}`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    fail(`${name} must be a port number or "off", got ${text}`);
   return value;
 }
 
-/** PSK entries from LWM2M_PSK_FILE and LWM2M_PSK. */
-function pskEntries(): SecurityInfo[] {
-  const texts: [string, string][] = [];
-  const file = env['LWM2M_PSK_FILE'];
-  if (file !== undefined) {
-    try {
-      texts.push([file, readFileSync(file, 'utf8')]);
-    } catch (error) {
-      fail(`cannot read LWM2M_PSK_FILE ${file}: ${(error as Error).message}`);
-    }
-  }
-  if (env['LWM2M_PSK'] !== undefined) texts.push(['LWM2M_PSK', env['LWM2M_PSK']]);
+/** Device security entries from LWM2M_SECURITY_FILE, LWM2M_PSK_FILE and LWM2M_PSK, in that order (a later one replaces an earlier one of the same endpoint). */
+function securityEntries(): SecurityInfo[] {
   const entries: SecurityInfo[] = [];
-  for (const [source, text] of texts) {
-    let parsed: unknown;
+  for (const name of ['LWM2M_SECURITY_FILE', 'LWM2M_PSK_FILE']) {
+    const file = env[name];
+    if (file === undefined || file === '') continue;
+    let text: string;
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      fail(`${source} is not JSON`);
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      fail(`cannot read ${name} ${file}: ${(error as Error).message}`);
     }
-    if (!Array.isArray(parsed)) fail(`${source} must be a JSON array`);
-    for (const entry of parsed as unknown[]) {
-      const { endpoint, identity, key } = (entry ?? {}) as Record<string, unknown>;
-      if (typeof endpoint !== 'string' || typeof key !== 'string' || !/^([0-9a-fA-F]{2}){1,64}$/.test(key)) {
-        fail(`${source}: each entry needs "endpoint" and a hex "key" (1-64 bytes)`);
-      }
-      const name = typeof identity === 'string' ? identity : endpoint;
-      if (Buffer.byteLength(name) > 128) fail(`${source}: PSK identity of ${endpoint} longer than 128 bytes`);
-      entries.push({ endpoint, mode: 'psk', identity: name, key: new Uint8Array(Buffer.from(key, 'hex')) });
-    }
+    entries.push(...parse(text, `${name} ${file}`, baseDirOf(file)));
   }
+  const inline = env['LWM2M_PSK'];
+  if (inline !== undefined && inline !== '') entries.push(...parse(inline, 'LWM2M_PSK', process.cwd()));
   return entries;
+}
+
+function parse(text: string, source: string, baseDir: string): SecurityInfo[] {
+  try {
+    return parseSecurityEntries(text, source, baseDir);
+  } catch (error) {
+    if (error instanceof SecurityEntryError) fail(error.message);
+    throw error;
+  }
+}
+
+function ecdsaSettings(): DtlsEcdsaSettings {
+  try {
+    return dtlsEcdsaSettings(env);
+  } catch (error) {
+    if (error instanceof DtlsCredentialsConfigError) fail(error.message);
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {
@@ -82,6 +102,15 @@ async function main(): Promise<void> {
   const coapPort = port('LWM2M_COAP_PORT', 5683);
   const coapsPort = port('LWM2M_COAPS_PORT', 5684);
   if (coapPort === undefined && coapsPort === undefined) fail('both ports are off');
+
+  // Every file is read before anything connects: a mistake stops the start with one line.
+  const entries = securityEntries();
+  const ecdsa = coapsPort === undefined ? undefined : ecdsaSettings();
+  if (entries.some((e) => e.mode !== 'psk') && ecdsa?.options === undefined) {
+    logger.warn('RPK/X.509 devices are listed but cannot connect: set LWM2M_DTLS_KEY (and LWM2M_COAPS_PORT)');
+  } else if (entries.some((e) => e.mode === 'x509') && ecdsa?.acceptsCertificates !== true) {
+    logger.warn('X.509 devices are listed but LWM2M_DTLS_CA is not set: their certificates are refused');
+  }
 
   let redis: Redis | undefined;
   let stores: ServerStores;
@@ -100,7 +129,7 @@ async function main(): Promise<void> {
     security = createMemorySecurityStore();
     stores = { security };
   }
-  for (const info of pskEntries()) await security.put(info);
+  for (const info of entries) await security.put(info);
 
   const sockets: Record<string, DatagramSocket> = {};
   if (coapPort !== undefined) sockets['coap'] = await createUdpSocket({ address: host, port: coapPort });
@@ -115,6 +144,7 @@ async function main(): Promise<void> {
           return info?.mode === 'psk' ? info.key : undefined;
         },
       },
+      ...(ecdsa?.options === undefined ? {} : { ecdsa: ecdsa.options }),
     });
     await dtls.listen();
     sockets['coaps'] = dtls;
@@ -123,15 +153,30 @@ async function main(): Promise<void> {
   const server = createServer({ sockets, stores, logger: logger.child({ component: 'server' }) });
   const readOnRegister = env['LWM2M_READ_ON_REGISTER'] === '1';
   server.on('registered', (registration) => {
-    logger.info({ endpoint: registration.endpoint, id: registration.id, version: registration.version, peer: `${registration.address}:${registration.port}`, transport: registration.transport }, 'registered');
+    logger.info(
+      {
+        endpoint: registration.endpoint,
+        id: registration.id,
+        version: registration.version,
+        peer: `${registration.address}:${registration.port}`,
+        transport: registration.transport,
+      },
+      'registered',
+    );
     if (!readOnRegister) return;
     server.read(registration.endpoint, '/3/0', { timeout: 30_000 }).then(
       (device) => logger.info({ endpoint: registration.endpoint, device }, 'device object'),
-      (error: unknown) => logger.warn({ endpoint: registration.endpoint, err: isLwm2mError(error) ? error.message : error }, 'read of /3/0 failed'),
+      (error: unknown) =>
+        logger.warn(
+          { endpoint: registration.endpoint, err: isLwm2mError(error) ? error.message : error },
+          'read of /3/0 failed',
+        ),
     );
   });
   server.on('updated', (registration) => logger.debug({ endpoint: registration.endpoint }, 'updated'));
-  server.on('deregistered', (registration) => logger.info({ endpoint: registration.endpoint }, 'deregistered'));
+  server.on('deregistered', (registration) =>
+    logger.info({ endpoint: registration.endpoint }, 'deregistered'),
+  );
   server.on('expired', (registration) => logger.info({ endpoint: registration.endpoint }, 'expired'));
   server.on('awake', (registration) => logger.debug({ endpoint: registration.endpoint }, 'awake'));
   server.on('sleeping', (registration) => logger.debug({ endpoint: registration.endpoint }, 'sleeping'));
@@ -143,26 +188,15 @@ async function main(): Promise<void> {
     logger.info({ endpoint: registration.endpoint, paths: data.flatMap((d) => [...d.nodes.keys()]) }, 'send');
   });
   await server.listen();
-  logger.info({ coap: sockets['coap']?.address().port, coaps: sockets['coaps']?.address().port }, 'listening');
+  logger.info(
+    { coap: sockets['coap']?.address().port, coaps: sockets['coaps']?.address().port },
+    'listening',
+  );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    server
-      .close()
-      .then(() => redis?.quit())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'close failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(logger, async () => {
+    await server.close();
+    await redis?.quit();
+  });
 }
 
 main().catch((error: unknown) => {
