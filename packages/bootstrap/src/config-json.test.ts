@@ -94,6 +94,29 @@ describe('parseBootstrapConfig', () => {
     expect(again).toEqual(config);
   });
 
+  it('keeps certificate usage and SNI of an X.509 account through JSON', () => {
+    const config = parseBootstrapConfig({
+      security: [
+        {
+          uri: 'coaps://lwm2m.example:5684',
+          ssid: 1,
+          mode: 'x509',
+          certificate: '01',
+          privateKey: '02',
+          serverCertificate: '03',
+          certificateUsage: 1,
+          serverNameIndication: 'lwm2m.example.com',
+        },
+      ],
+      servers: [{ ssid: 1, lifetime: 60 }],
+    });
+    expect(config.security[0]).toMatchObject({
+      certificateUsage: 1,
+      serverNameIndication: 'lwm2m.example.com',
+    });
+    expect(parseBootstrapConfig(JSON.parse(JSON.stringify(bootstrapConfigToJson(config))))).toEqual(config);
+  });
+
   it('names every problem at once, with where it is', () => {
     let error: unknown;
     try {
@@ -162,6 +185,23 @@ describe('bootstrapConfigProblems', () => {
       'a long PSK',
       { security: [{ uri: 'coaps://a', ssid: 1, mode: 'psk', identity: 'i', key: new Uint8Array(65) }] },
       'key must be 1..64 bytes',
+    ],
+    [
+      'a bad certificate usage',
+      {
+        security: [
+          {
+            uri: 'coaps://a',
+            ssid: 1,
+            mode: 'x509',
+            certificate: Uint8Array.of(1),
+            privateKey: Uint8Array.of(2),
+            serverCertificate: Uint8Array.of(3),
+            certificateUsage: 4 as 3,
+          },
+        ],
+      },
+      'certificateUsage must be 0, 1, 2 or 3',
     ],
     [
       'a server account without ssid',

@@ -120,7 +120,7 @@ class ConfigReader {
             serverCertificate: this.bytes(json['serverCertificate'], `${at}.serverCertificate`),
           },
           json,
-          ['commonName'],
+          ['commonName', 'certificateUsage', 'serverNameIndication'],
         ) as SecurityInstanceConfig;
       default:
         // nosec, or a bad mode the validation names.

@@ -93,6 +93,14 @@ function checkSecurity(s: SecurityInstanceConfig, at: string, problems: string[]
       if (s.commonName !== undefined && (typeof s.commonName !== 'string' || s.commonName.length === 0)) {
         problems.push(`${at}.commonName must be a non-empty string`);
       }
+      if (s.certificateUsage !== undefined && ![0, 1, 2, 3].includes(s.certificateUsage))
+        problems.push(`${at}.certificateUsage must be 0, 1, 2 or 3`);
+      if (
+        s.serverNameIndication !== undefined &&
+        (typeof s.serverNameIndication !== 'string' || s.serverNameIndication.length === 0)
+      ) {
+        problems.push(`${at}.serverNameIndication must be a non-empty string`);
+      }
       break;
     default:
       problems.push(`${at}.mode must be psk, rpk, x509 or nosec`);

@@ -55,6 +55,13 @@ export interface X509InstanceConfig extends SecurityInstanceBase {
   readonly serverCertificate: Uint8Array;
   /** The CN the LwM2M server expects in the client certificate; the endpoint name when absent. */
   readonly commonName?: string;
+  /**
+   * Resource 15 (1.1), RFC 6698 semantics of resource 4: 0 CA constraint, 1 service certificate
+   * constraint, 2 trust anchor assertion, 3 domain-issued certificate (the client's default).
+   */
+  readonly certificateUsage?: 0 | 1 | 2 | 3;
+  /** Resource 14 (1.1): the name the server certificate must carry when it is not the URI's host. */
+  readonly serverNameIndication?: string;
 }
 
 export type SecurityInstanceConfig =

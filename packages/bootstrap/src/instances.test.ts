@@ -74,6 +74,8 @@ describe('planWrites', () => {
           certificate: Uint8Array.of(7),
           privateKey: Uint8Array.of(8),
           serverCertificate: Uint8Array.of(9),
+          certificateUsage: 2,
+          serverNameIndication: 'lwm2m.example.com',
         },
       ],
       servers,
@@ -94,7 +96,16 @@ describe('planWrites', () => {
       1,
     ]);
     expect(pick(1, [2, 3, 4, 5])).toEqual([1, Uint8Array.of(4), Uint8Array.of(6), Uint8Array.of(5)]);
-    expect(pick(2, [2, 3, 4, 5])).toEqual([2, Uint8Array.of(7), Uint8Array.of(9), Uint8Array.of(8)]);
+    expect(pick(2, [2, 3, 4, 5, 14, 15])).toEqual([
+      2,
+      Uint8Array.of(7),
+      Uint8Array.of(9),
+      Uint8Array.of(8),
+      'lwm2m.example.com',
+      2,
+    ]);
+    // Certificate usage and SNI only for certificates.
+    expect(pick(1, [14, 15])).toEqual([undefined, undefined]);
   });
 
   it('derives the security info of the bootstrap account and of the first secured server account', () => {

@@ -44,6 +44,11 @@ export function securityInstanceNode(id: number, s: SecurityInstanceConfig): Obj
   if (s.ssid !== undefined && s.bootstrap !== true) resources.push(singleResource(10, 'integer', s.ssid));
   if (s.holdOffTime !== undefined) resources.push(singleResource(11, 'integer', s.holdOffTime));
   if (s.accountTimeout !== undefined) resources.push(singleResource(12, 'integer', s.accountTimeout));
+  if (s.mode === 'x509') {
+    if (s.serverNameIndication !== undefined)
+      resources.push(singleResource(14, 'string', s.serverNameIndication));
+    if (s.certificateUsage !== undefined) resources.push(singleResource(15, 'integer', s.certificateUsage));
+  }
   if (s.oscoreInstanceId !== undefined) {
     resources.push(
       singleResource(17, 'objlnk', { objectId: OSCORE_OBJECT_ID, instanceId: s.oscoreInstanceId }),

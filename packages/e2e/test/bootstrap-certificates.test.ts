@@ -138,7 +138,9 @@ describe('bootstrap over DTLS with certificates, then registration with a certif
           mode: 'x509',
           certificate: der(cert.cert),
           privateKey: pkcs8(cert.key),
-          serverCertificate: der(serverCert.cert),
+          // Resource 4 is the CA with usage 2 (trust anchor): the client checks the chain and the server name.
+          serverCertificate: der(ca.cert),
+          certificateUsage: 2,
         },
       ],
       servers: [{ ssid: 1, lifetime: 60 }],
@@ -155,7 +157,8 @@ describe('bootstrap over DTLS with certificates, then registration with a certif
       (r) => r.endpoint === endpoint,
       15_000,
     );
-    await device(endpoint, cert).start();
+    const client = device(endpoint, cert);
+    await client.start();
 
     const [finish] = await finished;
     expect(finish.identity).toMatchObject({ kind: 'x509', commonName: endpoint });
@@ -166,6 +169,11 @@ describe('bootstrap over DTLS with certificates, then registration with a certif
       identity: { kind: 'x509', commonName: endpoint },
     });
     expect(valueOf(await t.server.read(endpoint, '/3/0/0'))).toBe('Cert Co');
+    // The account the client runs on carries the usage the config gave.
+    const security = await client.read('/0');
+    const ids = security.kind === 'object' ? [...security.instances.keys()] : [];
+    const usages = await Promise.all(ids.map(async (id) => client.instance(0, id)?.read(15)));
+    expect(usages).toContain(2);
   }, 25_000);
 
   test('bootstrap provisions a raw public key account; the server accepts that key and no other', async () => {
