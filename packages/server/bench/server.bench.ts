@@ -17,13 +17,11 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createCoapEndpoint, createMemorySocketPair, createUdpSocket, CoapCode } from '@lwm2m/transport-coap';
 import type { CoapEndpoint, ServerObservation } from '@lwm2m/transport-coap';
-import type { PeerAddress } from '@lwm2m/core';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer } from '../src/server.js';
 import type { RoundRequest, RoundResult } from './registration-clients.js';
 
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 10_000);
-const SOCKETS = 8;
 const REPEATS = 3;
 const REGISTRATION_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const log = (m: string): void => void process.stderr.write(`${m}\n`);

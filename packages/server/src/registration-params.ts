@@ -119,7 +119,6 @@ export function parseRegisterQuery(query: readonly string[]): RegisterParams | R
   const ep = map.get('ep');
   if (ep === undefined || ep === true || ep === '') return refuse('ep (endpoint client name) is required');
   if (ep.length > MAX_ENDPOINT_LENGTH) return refuse(`ep longer than ${MAX_ENDPOINT_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(ep)) return refuse('ep contains control characters');
 
   const versionText = map.get('lwm2m') ?? '1.0';

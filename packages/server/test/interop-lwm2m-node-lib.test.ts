@@ -20,6 +20,7 @@ interface NodeLibClient {
 
 // lwm2m-node-lib 1.4.0 (an independent LwM2M 1.0 implementation, text format, NoSec): a CommonJS
 // package without types; it prints mongoose warnings on load.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest loads tests as CommonJS
 const nodeLib = require('lwm2m-node-lib') as { client: NodeLibClient };
 const client = nodeLib.client;
 
