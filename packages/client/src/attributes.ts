@@ -22,18 +22,21 @@ function isNumericType(type: ResourceType): boolean {
  * pmin/pmax (1/x/2, 1/x/3).
  */
 export class AttributeStore {
-  readonly #byPath = new Map<string, NotificationAttributes>();
+  /** Made on the first write: most servers never write attributes, and a client keeps one store per server. */
+  #byPath: Map<string, NotificationAttributes> | undefined;
 
   /** The attributes written at exactly this path. */
   own(path: Lwm2mPath): NotificationAttributes | undefined {
-    return this.#byPath.get(formatPath(path));
+    return this.#byPath?.get(formatPath(path));
   }
 
   /** Attributes that apply at `path`: the deepest level wins for each name. */
   effective(path: Lwm2mPath, defaults: NotificationAttributes): NotificationAttributes {
     const out: MutableAttributes = { ...defaults };
+    const byPath = this.#byPath;
+    if (byPath === undefined) return out;
     for (let depth = 1; depth <= path.length; depth++) {
-      const own = this.#byPath.get(formatPath(path.slice(0, depth) as unknown as Lwm2mPath));
+      const own = byPath.get(formatPath(path.slice(0, depth) as unknown as Lwm2mPath));
       if (own !== undefined) Object.assign(out, own);
     }
     return out;
@@ -62,18 +65,20 @@ export class AttributeStore {
       }
     }
     const key = formatPath(path);
-    const next = applyAttributeChanges(this.#byPath.get(key) ?? {}, changes);
+    const next = applyAttributeChanges(this.#byPath?.get(key) ?? {}, changes);
     const violation = attributeRuleViolation(next);
     if (violation !== undefined) throw new BadRequestError(violation);
-    if (Object.keys(next).length === 0) this.#byPath.delete(key);
-    else this.#byPath.set(key, next);
+    if (Object.keys(next).length === 0) this.#byPath?.delete(key);
+    else (this.#byPath ??= new Map()).set(key, next);
   }
 
   /** Drops the attributes at and below a path (its instance was deleted). */
   removeBelow(path: Lwm2mPath): void {
-    for (const key of [...this.#byPath.keys()]) {
+    const byPath = this.#byPath;
+    if (byPath === undefined) return;
+    for (const key of [...byPath.keys()]) {
       const p = parsePath(key);
-      if (p.length >= path.length && path.every((id, i) => p[i] === id)) this.#byPath.delete(key);
+      if (p.length >= path.length && path.every((id, i) => p[i] === id)) byPath.delete(key);
     }
   }
 }

@@ -139,6 +139,8 @@ export interface SessionInfo {
 }
 
 const DEFAULT_AWAKE_TIME = 93_000;
+/** The logger of clients given none; it keeps no state, so one serves them all. */
+const SILENT_LOGGER: Logger = Object.freeze(createSilentLogger());
 
 /**
  * An LwM2M client: an object tree served to every configured server over one socket per server,
@@ -181,9 +183,9 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     const registry = options.registry ?? createCoreObjectRegistry();
     this.codec = options.codec ?? createCodec({ registry });
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? createSilentLogger();
+    this.logger = options.logger ?? SILENT_LOGGER;
     this.transport = options.transport;
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.retry = options.retry === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, ...options.retry };
     this.transmission = options.transmission;
     this.requestTimeout = options.requestTimeout ?? 93_000;
     this.#bootstrapTimeout = options.bootstrapTimeout;
@@ -204,8 +206,12 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
       servers.set(index, new ServerInstance(this, account));
     }
     this.device = new DeviceInstance(this.clock, options.device, this.awakeTime === undefined ? 'U' : 'UQ');
-    this.tree.addObject(securityObject(securities));
-    this.tree.addObject(serverObject(this, servers));
+    // Start instances are added one by one rather than handed over in the implementations, which
+    // the tree keeps (they create instances): their maps would stay with every client for good.
+    this.tree.addObject(securityObject());
+    for (const [id, handler] of securities) this.tree.addInstance(0, id, handler);
+    this.tree.addObject(serverObject(this));
+    for (const [id, handler] of servers) this.tree.addInstance(1, id, handler);
     this.tree.addObject(accessControlObject(options.accessControl));
     this.tree.addObject(deviceObject(this.device));
     this.firmware = options.firmware === undefined ? undefined : new FirmwareUpdateInstance(this, options.firmware);

@@ -62,9 +62,17 @@ export interface TreeLink {
   readonly dim?: number;
 }
 
+/** An implementation that lets servers (or the bootstrap server) create instances. */
+type Creator = ObjectImplementation & { create(instanceId: number): InstanceHandler };
+
 interface ObjectEntry {
   readonly definition: ObjectDefinition;
-  readonly implementation: ObjectImplementation;
+  /**
+   * The implementation when it has `create`; undefined otherwise. Nothing else of it is needed
+   * after `addObject`, and not keeping it lets its map of start instances go (one per object and
+   * client, for thousands of clients in one process).
+   */
+  readonly creator: Creator | undefined;
   readonly instances: Map<number, InstanceHandler>;
 }
 
@@ -122,7 +130,8 @@ export class ObjectTree implements ChangeSink {
     const definition = this.registry.getObject(implementation.id);
     if (definition === undefined) throw new ClientConfigError(`object ${implementation.id} is not in the object registry`);
     if (this.#objects.has(implementation.id)) throw new ClientConfigError(`object ${implementation.id} added twice`);
-    const entry: ObjectEntry = { definition, implementation, instances: new Map() };
+    const creator = implementation.create === undefined ? undefined : (implementation as Creator);
+    const entry: ObjectEntry = { definition, creator, instances: new Map() };
     this.#objects.set(implementation.id, entry);
     for (const [id, handler] of toEntries(implementation.instances)) this.#attach(entry, id, handler);
   }
@@ -388,7 +397,8 @@ export class ObjectTree implements ChangeSink {
   /** Create on an object; resolves with the new instance id. */
   async create(objectId: number, node: ObjectInstanceNode | undefined, context: OperationContext): Promise<number> {
     const entry = this.#entry(objectId, context);
-    if (entry.implementation.create === undefined) throw new MethodNotAllowedError(`object ${objectId} does not allow Create`);
+    const creator = entry.creator;
+    if (creator === undefined) throw new MethodNotAllowedError(`object ${objectId} does not allow Create`);
     this.#checkAccess(context, objectId, undefined, AccessRight.CREATE);
     const instanceId = node?.id ?? this.#freeInstanceId(entry);
     if (entry.instances.has(instanceId)) throw new BadRequestError(`/${objectId}/${instanceId} exists`);
@@ -396,7 +406,7 @@ export class ObjectTree implements ChangeSink {
     const resources = node?.resources.values() ?? [];
     // Create may set any resource except executables (TS Core §5.4.5).
     this.#checkResources(entry, resources, { ssid: context.ssid, bootstrap: true });
-    const handler = entry.implementation.create.call(entry.implementation, instanceId);
+    const handler = creator.create(instanceId);
     const present = new Set(handler.resourceIds());
     for (const def of entry.definition.resources.values()) {
       if (def.mandatory && writable(def) && !present.has(def.id) && node?.resources.has(def.id) !== true) {
@@ -418,7 +428,7 @@ export class ObjectTree implements ChangeSink {
       throw new MethodNotAllowedError(`Delete on ${formatPath(path)}`);
     }
     const entry = this.#entry(objectId, context);
-    if (!context.bootstrap && entry.implementation.create === undefined) {
+    if (!context.bootstrap && entry.creator === undefined) {
       throw new MethodNotAllowedError(`instances of object ${objectId} cannot be deleted`);
     }
     if (!entry.instances.has(instanceId)) throw new NotFoundError(`${formatPath(path)} not found`);
@@ -523,9 +533,9 @@ export class ObjectTree implements ChangeSink {
   }
 
   #createHandler(entry: ObjectEntry, instanceId: number): InstanceHandler {
-    const create = entry.implementation.create;
-    if (create === undefined) throw new MethodNotAllowedError(`object ${entry.definition.id} does not allow Create`);
-    const handler = create.call(entry.implementation, instanceId);
+    const creator = entry.creator;
+    if (creator === undefined) throw new MethodNotAllowedError(`object ${entry.definition.id} does not allow Create`);
+    const handler = creator.create(instanceId);
     this.#attach(entry, instanceId, handler);
     this.#listener?.instancesChanged(entry.definition.id);
     return handler;

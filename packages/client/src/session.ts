@@ -104,7 +104,8 @@ export class ServerSession implements DmHost, ReportingHost {
   #registeredBinding = '';
   #stored: StoredNotification[] | undefined;
   #abort = new AbortController();
-  readonly #handle = (request: IncomingRequest): Promise<OutgoingResponse> => this.#onRequest(request);
+  // Bound rather than an arrow: under esbuild's keepNames (tsx) every arrow also gets its own name property.
+  readonly #handle: (request: IncomingRequest) => Promise<OutgoingResponse> = this.#onRequest.bind(this);
 
   constructor(host: SessionHost, ssid: number, securityInstanceId: number) {
     this.#host = host;

@@ -60,4 +60,24 @@ describe('DedupCache', () => {
     expect(cache.find('a', 1, 1)).toBe(second);
     expect(cache.reply(first)).toBeUndefined();
   });
+
+  it('finds nothing before the first add, and records and finds messages again after clear()', () => {
+    const cache = new DedupCache(4, () => 0);
+    expect(cache.find('10.0.0.1', 5683, 1)).toBe(0);
+    expect(cache.reply(1)).toBeUndefined();
+    cache.setReply(1, Uint8Array.of(1));
+    cache.sweep();
+    expect(cache.size).toBe(0);
+    const before = cache.add('10.0.0.1', 5683, 1, 100);
+    cache.clear();
+    expect(cache.find('10.0.0.1', 5683, 1)).toBe(0);
+    expect(cache.reply(before)).toBeUndefined();
+    const after = cache.add('10.0.0.1', 5683, 1, 100);
+    expect(cache.find('10.0.0.1', 5683, 1)).toBe(after);
+    cache.setReply(after, Uint8Array.of(2));
+    expect(cache.reply(after)).toEqual(Uint8Array.of(2));
+    for (let id = 2; id <= 5; id++) cache.add('10.0.0.1', 5683, id, 100);
+    expect(cache.find('10.0.0.1', 5683, 1)).toBe(0);
+    expect(cache.size).toBe(4);
+  });
 });

@@ -1,4 +1,11 @@
 /**
+ * The ring of a cache that holds nothing yet, shared by every such cache: it has no slots to write,
+ * and the first `add` replaces it. An endpoint that is never sent a request (a device that only
+ * registers) keeps just the cache object.
+ */
+const NO_SLOTS: Float64Array = new Float64Array(0);
+
+/**
  * The message deduplication cache of RFC 7252 §4.5: which (peer, message id) pairs arrived within
  * their lifetime, and the reply to replay when one arrives again.
  *
@@ -13,11 +20,11 @@
 export class DedupCache {
   readonly #maxEntries: number;
   readonly #now: () => number;
-  readonly #byAddress = new Map<string, Map<number, number>>();
+  #byAddress: Map<string, Map<number, number>> | undefined;
   // The ring: slot i holds insertion number #handles[i]; oldest at #head.
-  #handles = new Float64Array(0);
-  #expiresAt = new Float64Array(0);
-  #keys = new Float64Array(0);
+  #handles = NO_SLOTS;
+  #expiresAt = NO_SLOTS;
+  #keys = NO_SLOTS;
   #addresses: (string | undefined)[] = [];
   #replies: (Uint8Array | undefined)[] = [];
   #head = 0;
@@ -35,7 +42,7 @@ export class DedupCache {
 
   /** The handle of an unexpired entry for this message, or 0 when it is new. */
   find(address: string, port: number, messageId: number): number {
-    const slot = this.#byAddress.get(address)?.get(port * 0x10000 + messageId);
+    const slot = this.#byAddress?.get(address)?.get(port * 0x10000 + messageId);
     if (slot === undefined || this.#expiresAt[slot]! <= this.#now()) return 0;
     return this.#handles[slot]!;
   }
@@ -61,10 +68,11 @@ export class DedupCache {
     this.#keys[slot] = key;
     this.#addresses[slot] = address;
     this.#replies[slot] = undefined;
-    let byKey = this.#byAddress.get(address);
+    const byAddress = (this.#byAddress ??= new Map());
+    let byKey = byAddress.get(address);
     if (byKey === undefined) {
       byKey = new Map();
-      this.#byAddress.set(address, byKey);
+      byAddress.set(address, byKey);
     }
     // A same-key entry still in the ring becomes unreachable here and is dropped when it comes up.
     byKey.set(key, slot);
@@ -84,10 +92,10 @@ export class DedupCache {
   }
 
   clear(): void {
-    this.#byAddress.clear();
-    this.#handles = new Float64Array(0);
-    this.#expiresAt = new Float64Array(0);
-    this.#keys = new Float64Array(0);
+    this.#byAddress = undefined;
+    this.#handles = NO_SLOTS;
+    this.#expiresAt = NO_SLOTS;
+    this.#keys = NO_SLOTS;
     this.#addresses = [];
     this.#replies = [];
     this.#head = 0;
@@ -107,11 +115,11 @@ export class DedupCache {
   #evictOldest(): void {
     const slot = this.#head;
     const address = this.#addresses[slot]!;
-    const byKey = this.#byAddress.get(address);
+    const byKey = this.#byAddress?.get(address);
     const key = this.#keys[slot]!;
     if (byKey !== undefined && byKey.get(key) === slot) {
       byKey.delete(key);
-      if (byKey.size === 0) this.#byAddress.delete(address);
+      if (byKey.size === 0) this.#byAddress?.delete(address);
     }
     this.#addresses[slot] = undefined;
     this.#replies[slot] = undefined;
@@ -136,7 +144,7 @@ export class DedupCache {
       keys[i] = this.#keys[from]!;
       addresses[i] = this.#addresses[from];
       replies[i] = this.#replies[from];
-      const byKey = this.#byAddress.get(addresses[i]!);
+      const byKey = this.#byAddress?.get(addresses[i]!);
       if (byKey !== undefined && byKey.get(keys[i]!) === from) byKey.set(keys[i]!, i);
     }
     this.#handles = handles;

@@ -457,6 +457,20 @@ describe('timeouts, abort and close', () => {
     await expect(p.client.request({ peer: p.serverPeer, method: 'GET' })).rejects.toBeInstanceOf(ClosedError);
   });
 
+  it('holds only its sweep timer while idle, one timer per queue in use, and none once closed', async () => {
+    jest.useFakeTimers();
+    const p = pair(() => new Promise<OutgoingResponse>(() => undefined), { separateResponseAfter: 10 });
+    // Idle: each endpoint's sweep, nothing else (timer queues are made on first use).
+    expect(jest.getTimerCount()).toBe(2);
+    const result = p.client.request({ peer: p.serverPeer, method: 'GET' }).catch((error: unknown) => error);
+    await flush();
+    // Client: retransmission and deadline queues; server: the separate-response queue.
+    expect(jest.getTimerCount()).toBe(5);
+    await Promise.all([p.client.close(), p.server.close()]);
+    expect(await result).toBeInstanceOf(ClosedError);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('rejects an unknown method with a typed error', async () => {
     const p = pair();
     const error = await p.client

@@ -177,6 +177,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const BLOCK_HEADROOM = 128;
 /** Uri-Path option lists cached per path string (LwM2M asks the same paths over and over). */
 const MAX_CACHED_PATHS = 512;
+/** The RFC defaults, shared by every endpoint that sets no transmission parameter of its own. */
+const DEFAULT_PARAMS: TransmissionParameters = Object.freeze({ ...DEFAULT_TRANSMISSION });
+/** The logger of endpoints given none; it keeps no state, so one serves them all. */
+const SILENT_LOGGER: Logger = Object.freeze(createSilentLogger());
 
 /** One block of an incoming Block1 upload, as it was taken into reassembly. */
 export interface Block1Progress {
@@ -440,8 +444,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #random: () => number;
   readonly #randomBytes: (size: number) => Uint8Array;
   readonly #tokenPool: RandomPool;
-  readonly #slab = new ByteSlab();
-  readonly #allocate = (size: number): Uint8Array => this.#slab.take(size);
+  /** Views of a {@link ByteSlab} for outgoing datagrams; made with the first one. */
+  #allocate: ((size: number) => Uint8Array) | undefined;
   #handler: RequestHandler | undefined;
 
   /** Message ids per peer (and other per-peer message-layer state). */
@@ -450,84 +454,73 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   readonly #transmissions = new Map<number, Transmission>();
   /** Requests awaiting a response, by {@link tokenKeyOf} of their token. */
   readonly #pending = new Map<number, PendingRequest>();
+  /*
+   * Thousands of endpoints may sit in one process (a client simulator, a gateway), most of them
+   * idle or only registering. So what serves one feature (observe, pacing, probing, block-wise,
+   * NON requests) is made when that feature is first used, and the callbacks handed to timers are
+   * shared functions (static methods taking the endpoint) or bound methods rather than a closure
+   * per endpoint and purpose.
+   */
   /** NON requests by composite message id key, so a Reset to one fails it at once. */
-  readonly #nonRequests = new Map<number, PendingRequest>();
+  #nonRequests: Map<number, PendingRequest> | undefined;
   readonly #peers = new Map<string, PeerState>();
-  readonly #clientObservations = new Map<number, Observation>();
+  #clientObservations: Map<number, Observation> | undefined;
   /** The same observations by peer ({@link peerKeyOf}), so `movePeer()` finds a peer's without a scan. */
-  readonly #observationsByPeer = new Map<string, Set<Observation>>();
+  #observationsByPeer: Map<string, Set<Observation>> | undefined;
   /** Multi-message exchanges in progress (uploads, downloads), whose later messages `movePeer()` redirects. */
-  readonly #contexts = new Set<ExchangeContext>();
-  readonly #serverObservations = new Map<string, ServerObservation>();
-  readonly #notificationsInTransit = new Map<ServerObservation, NotificationInTransit>();
-  readonly #incoming = new Set<IncomingExchange>();
-  readonly #pathOptions = new Map<string, readonly CoapOption[]>();
-  readonly #dedup: DedupCache;
-  readonly #uploads: ExpiringMap<BlockAssembler>;
-  readonly #downloads: ExpiringMap<CachedBody>;
-  readonly #nonNotifications: ExpiringMap<ServerObservation>;
+  #contexts: Set<ExchangeContext> | undefined;
+  #serverObservations: Map<string, ServerObservation> | undefined;
+  #notificationsInTransit: Map<ServerObservation, NotificationInTransit> | undefined;
+  #incoming: Set<IncomingExchange> | undefined;
+  #pathOptions: Map<string, readonly CoapOption[]> | undefined;
+  readonly #maxDedupEntries: number;
+  readonly #maxTransfers: number;
+  #dedup: DedupCache | undefined;
+  #uploads: ExpiringMap<BlockAssembler> | undefined;
+  #downloads: ExpiringMap<CachedBody> | undefined;
+  #nonNotifications: ExpiringMap<ServerObservation> | undefined;
   readonly #sweepTimer: ReturnType<typeof setInterval>;
-  readonly #onDatagram = (datagram: DatagramMessage): void => this.#receive(datagram);
-  readonly #onSocketError = (error: Error): void => this.#logger.warn({ err: error }, 'coap socket error');
-  readonly #onSendFailure = (error: unknown): void => {
-    if (this.#closing === undefined) this.#logger.debug({ err: error }, 'coap send failed');
-  };
-  readonly #onTimerError = (error: unknown): void =>
-    this.#logger.error({ err: error }, 'coap timer callback failed');
-  // One Node timer per queue instead of one or two per message.
-  readonly #retransmissions = new TimerQueue<Transmission>(
-    (transmission) => this.#retransmit(transmission),
-    this.#onTimerError,
-  );
-  readonly #deadlines = new TimerQueue<PendingRequest>(
-    (pending) => this.#failRequest(pending, new TimeoutError('no response within the request timeout')),
-    this.#onTimerError,
-  );
-  readonly #probes = new Map<string, ProbeState>();
-  readonly #probeTimers = new TimerQueue<ProbeState>((probe) => this.#releaseHeld(probe), this.#onTimerError);
+  readonly #onDatagram: (datagram: DatagramMessage) => void;
+  readonly #onSocketError: (error: Error) => void;
+  #onSendFailure: ((error: unknown) => void) | undefined;
+  // One Node timer per queue instead of one or two per message; each queue made on first use.
+  #retransmissions: TimerQueue<Transmission, CoapEndpoint> | undefined;
+  #deadlines: TimerQueue<PendingRequest, CoapEndpoint> | undefined;
+  #probes: Map<string, ProbeState> | undefined;
+  #probeTimers: TimerQueue<ProbeState, CoapEndpoint> | undefined;
   readonly #probeNotifications: boolean;
   /** RFC 7641 §4.5.1 pacing of NON notifications: ms per notification without RTT, bucket depth; 0 = off. */
   readonly #pacingInterval: number;
   readonly #pacingBurst: number;
-  readonly #pacing = new Map<PeerRecord, PacingQueue>();
-  readonly #pacedObservations = new Map<ServerObservation, PacedNotification>();
+  #pacing: Map<PeerRecord, PacingQueue> | undefined;
+  #pacedObservations: Map<ServerObservation, PacedNotification> | undefined;
   /** CON notifications waiting for an NSTART slot of their client (RFC 7641 §4.5.1). */
-  readonly #confirmableQueues = new Map<PeerRecord, PacedNotification[]>();
-  readonly #pacingTimers = new TimerQueue<PacingQueue>(
-    (queue) => this.#releasePaced(queue),
-    this.#onTimerError,
-  );
+  #confirmableQueues: Map<PeerRecord, PacedNotification[]> | undefined;
+  #pacingTimers: TimerQueue<PacingQueue, CoapEndpoint> | undefined;
   readonly #reregisterByDefault: boolean;
   readonly #reregistrationMargin: number;
-  readonly #reregistrations = new Map<Observation, Reregistration>();
-  readonly #reregistrationTimers = new TimerQueue<Reregistration>(
-    (entry) => this.#reregister(entry),
-    this.#onTimerError,
-  );
-  readonly #separateTimers = new TimerQueue<IncomingExchange>(
-    (exchange) => this.#acknowledgeLate(exchange),
-    this.#onTimerError,
-  );
+  #reregistrations: Map<Observation, Reregistration> | undefined;
+  #reregistrationTimers: TimerQueue<Reregistration, CoapEndpoint> | undefined;
+  #separateTimers: TimerQueue<IncomingExchange, CoapEndpoint> | undefined;
+  /** Set when shutdown closed the timer queues: a queue first made after that starts closed too. */
+  #timersClosed = false;
   #closing: Promise<void> | undefined;
-  readonly #idInUse = (key: number): boolean => this.#transmissions.has(key) || this.#nonRequests.has(key);
+  #idInUse: ((key: number) => boolean) | undefined;
 
   /** @internal Given to server observations so they can send without a public method here. */
-  readonly #sender: NotificationSender = {
-    sendNotification: (observation, notification) => this.#sendNotification(observation, notification),
-    removeObservation: (observation, reason) => this.#removeServerObservation(observation, reason),
-  };
-
-  readonly #observationControl: ObservationControl = {
-    cancelObservation: (observation, active) => this.#cancelClientObservation(observation, active),
-  };
+  #sender: NotificationSender | undefined;
+  #observationControl: ObservationControl | undefined;
 
   constructor(options: CoapEndpointOptions) {
     super();
     this.#socket = options.socket;
     this.#hasSendNow = typeof options.socket.sendNow === 'function';
     this.#ownsSocket = options.ownsSocket ?? true;
-    this.#logger = options.logger ?? createSilentLogger();
-    this.#params = { ...DEFAULT_TRANSMISSION, ...options.transmission };
+    this.#logger = options.logger ?? SILENT_LOGGER;
+    this.#params =
+      options.transmission === undefined
+        ? DEFAULT_PARAMS
+        : { ...DEFAULT_TRANSMISSION, ...options.transmission };
     this.#separateAfter = options.separateResponseAfter ?? 1000;
     try {
       this.#szx = sizeToSzx(options.blockSize ?? 1024);
@@ -554,25 +547,145 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#peerTable = new PeerTable({
       lifetime: this.#params.exchangeLifetime,
       maxPeers: options.maxPeers ?? 100_000,
-      randomId: () => {
-        const bytes = this.#tokenPool.take(2);
-        return ((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0);
-      },
-      onWrap: (record) =>
-        this.#logger.warn(
-          { peer: `${record.address}:${record.port}` },
-          'more than 65536 message ids to one peer within EXCHANGE_LIFETIME: reusing the oldest',
-        ),
+      randomId: CoapEndpoint.#randomId16.bind(undefined, this.#tokenPool),
+      onWrap: CoapEndpoint.#warnIdWrap.bind(undefined, this.#logger),
     });
-    const maxTransfers = options.maxTransfers ?? 256;
-    this.#dedup = new DedupCache(options.maxDedupEntries ?? 10_000);
-    this.#uploads = new ExpiringMap(maxTransfers);
-    this.#downloads = new ExpiringMap(maxTransfers);
-    this.#nonNotifications = new ExpiringMap(options.maxDedupEntries ?? 10_000);
-    this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepInterval ?? 5000);
+    this.#maxTransfers = options.maxTransfers ?? 256;
+    this.#maxDedupEntries = options.maxDedupEntries ?? 10_000;
+    this.#sweepTimer = setInterval(CoapEndpoint.#sweepDue, options.sweepInterval ?? 5000, this);
     this.#sweepTimer.unref?.();
+    this.#onDatagram = this.#receive.bind(this);
+    this.#onSocketError = this.#socketFailed.bind(this);
     this.#socket.on('message', this.#onDatagram);
     this.#socket.on('error', this.#onSocketError);
+  }
+
+  // ---- shared callbacks, and state made on first use (see the note above the fields) ----------
+
+  /** A uniform random 16-bit number from the token pool: where a new peer record's message ids start. */
+  static #randomId16(pool: RandomPool): number {
+    const bytes = pool.take(2);
+    return ((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0);
+  }
+
+  static #warnIdWrap(logger: Logger, record: PeerRecord): void {
+    logger.warn(
+      { peer: `${record.address}:${record.port}` },
+      'more than 65536 message ids to one peer within EXCHANGE_LIFETIME: reusing the oldest',
+    );
+  }
+
+  static #sweepDue(endpoint: CoapEndpoint): void {
+    endpoint.#sweep();
+  }
+
+  static #timerFailed(error: unknown, endpoint: CoapEndpoint): void {
+    endpoint.#logger.error({ err: error }, 'coap timer callback failed');
+  }
+
+  static #retransmissionDue(transmission: Transmission, endpoint: CoapEndpoint): void {
+    endpoint.#retransmit(transmission);
+  }
+
+  static #deadlineDue(pending: PendingRequest, endpoint: CoapEndpoint): void {
+    endpoint.#failRequest(pending, new TimeoutError('no response within the request timeout'));
+  }
+
+  static #probeDue(probe: ProbeState, endpoint: CoapEndpoint): void {
+    endpoint.#releaseHeld(probe);
+  }
+
+  static #pacingDue(queue: PacingQueue, endpoint: CoapEndpoint): void {
+    endpoint.#releasePaced(queue);
+  }
+
+  static #reregistrationDue(entry: Reregistration, endpoint: CoapEndpoint): void {
+    endpoint.#reregister(entry);
+  }
+
+  static #separateDue(exchange: IncomingExchange, endpoint: CoapEndpoint): void {
+    endpoint.#acknowledgeLate(exchange);
+  }
+
+  #queue<T extends TimerEntry>(
+    onDue: (entry: T, endpoint: CoapEndpoint) => void,
+  ): TimerQueue<T, CoapEndpoint> {
+    const queue = new TimerQueue<T, CoapEndpoint>(onDue, CoapEndpoint.#timerFailed, this);
+    if (this.#timersClosed) queue.close();
+    return queue;
+  }
+
+  #retransmissionQueue(): TimerQueue<Transmission, CoapEndpoint> {
+    return (this.#retransmissions ??= this.#queue(CoapEndpoint.#retransmissionDue));
+  }
+
+  #deadlineQueue(): TimerQueue<PendingRequest, CoapEndpoint> {
+    return (this.#deadlines ??= this.#queue(CoapEndpoint.#deadlineDue));
+  }
+
+  #probeQueue(): TimerQueue<ProbeState, CoapEndpoint> {
+    return (this.#probeTimers ??= this.#queue(CoapEndpoint.#probeDue));
+  }
+
+  #pacingQueue(): TimerQueue<PacingQueue, CoapEndpoint> {
+    return (this.#pacingTimers ??= this.#queue(CoapEndpoint.#pacingDue));
+  }
+
+  #reregistrationQueue(): TimerQueue<Reregistration, CoapEndpoint> {
+    return (this.#reregistrationTimers ??= this.#queue(CoapEndpoint.#reregistrationDue));
+  }
+
+  #separateQueue(): TimerQueue<IncomingExchange, CoapEndpoint> {
+    return (this.#separateTimers ??= this.#queue(CoapEndpoint.#separateDue));
+  }
+
+  #dedupCache(): DedupCache {
+    return (this.#dedup ??= new DedupCache(this.#maxDedupEntries));
+  }
+
+  #uploadMap(): ExpiringMap<BlockAssembler> {
+    return (this.#uploads ??= new ExpiringMap(this.#maxTransfers));
+  }
+
+  #downloadMap(): ExpiringMap<CachedBody> {
+    return (this.#downloads ??= new ExpiringMap(this.#maxTransfers));
+  }
+
+  #nonNotificationMap(): ExpiringMap<ServerObservation> {
+    return (this.#nonNotifications ??= new ExpiringMap(this.#maxDedupEntries));
+  }
+
+  #socketFailed(error: Error): void {
+    this.#logger.warn({ err: error }, 'coap socket error');
+  }
+
+  #sendFailed(error: unknown): void {
+    if (this.#closing === undefined) this.#logger.debug({ err: error }, 'coap send failed');
+  }
+
+  #isIdInUse(key: number): boolean {
+    return this.#transmissions.has(key) || (this.#nonRequests?.has(key) ?? false);
+  }
+
+  #allocator(): (size: number) => Uint8Array {
+    if (this.#allocate === undefined) {
+      const slab = new ByteSlab();
+      this.#allocate = slab.take.bind(slab);
+    }
+    return this.#allocate;
+  }
+
+  #notificationSender(): NotificationSender {
+    return (this.#sender ??= {
+      sendNotification: (observation, notification) => this.#sendNotification(observation, notification),
+      removeObservation: (observation, reason) => this.#removeServerObservation(observation, reason),
+    });
+  }
+
+  #clientObservationControl(): ObservationControl {
+    return (this.#observationControl ??= {
+      cancelObservation: (observation, active) => this.#cancelClientObservation(observation, active),
+    });
   }
 
   /** The local address the socket is bound to. */
@@ -586,7 +699,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   /** Server-side observations currently registered. */
   serverObservations(): ServerObservation[] {
-    return [...this.#serverObservations.values()];
+    return [...(this.#serverObservations?.values() ?? [])];
   }
 
   /**
@@ -658,14 +771,14 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       observation.replaceInitialResponse(message);
       if ((options.reregister ?? this.#reregisterByDefault) && observation.active) {
         const entry: Reregistration = { dueAt: 0, heapIndex: -1, timerSeq: 0, observation };
-        this.#reregistrations.set(observation, entry);
+        (this.#reregistrations ??= new Map()).set(observation, entry);
         this.#watchMaxAge(entry, message);
       }
       return observation;
     }
     return new Observation(
       { response: message, key: -1, token: message.message.token, now: Date.now(), established: false },
-      this.#observationControl,
+      this.#clientObservationControl(),
     );
   }
 
@@ -688,7 +801,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     const peer = request.peer;
     const key = tokenKeyOf(token);
-    const existing = this.#clientObservations.get(key);
+    const existing = this.#clientObservations?.get(key);
     if (existing !== undefined) {
       if (samePeer(existing.peer, peer) && bytesEqual(existing.token, token)) return existing;
       throw new CoapRequestError('the token collides with an observation this endpoint follows');
@@ -736,12 +849,12 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         ...(registration === undefined ? {} : { registration }),
         adopted: { lastSequence: request.lastSequence, lastTime: request.lastNotifiedAt ?? now },
       },
-      this.#observationControl,
+      this.#clientObservationControl(),
     );
     this.#trackObservation(observation);
     if (registration !== undefined && (options.reregister ?? this.#reregisterByDefault)) {
       const entry: Reregistration = { dueAt: 0, heapIndex: -1, timerSeq: 0, observation };
-      this.#reregistrations.set(observation, entry);
+      (this.#reregistrations ??= new Map()).set(observation, entry);
       this.#watchMaxAge(entry, observation.response);
     }
     return observation;
@@ -791,9 +904,9 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     };
 
     let clientObservations = 0;
-    const observations = this.#observationsByPeer.get(fromKey);
+    const observations = this.#observationsByPeer?.get(fromKey);
     if (observations !== undefined) {
-      this.#observationsByPeer.delete(fromKey);
+      this.#observationsByPeer?.delete(fromKey);
       for (const observation of observations) {
         observation.moveTo(target);
         this.#indexObservation(observation, toKey);
@@ -802,22 +915,23 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
 
     let serverObservations = 0;
-    if (this.#serverObservations.size > 0) {
+    const served = this.#serverObservations;
+    if (served !== undefined && served.size > 0) {
       const prefix = `${fromKey}#`;
-      for (const [key, observation] of [...this.#serverObservations]) {
+      for (const [key, observation] of [...served]) {
         if (!key.startsWith(prefix)) continue;
         const newKey = `${toKey}#${key.slice(prefix.length)}`;
         const oldDownloadKey = observation.downloadKey;
         const newDownloadKey = `${toKey}#${oldDownloadKey.slice(prefix.length)}`;
         // An observer at `to` with the same token already (it re-registered from there) wins.
-        if (this.#serverObservations.has(newKey)) continue;
-        this.#serverObservations.delete(key);
+        if (served.has(newKey)) continue;
+        served.delete(key);
         observation.moveTo(target, newKey, newDownloadKey);
-        this.#serverObservations.set(newKey, observation);
-        const body = this.#downloads.get(oldDownloadKey);
+        served.set(newKey, observation);
+        const body = this.#downloads?.get(oldDownloadKey);
         if (body !== undefined) {
-          this.#downloads.delete(oldDownloadKey);
-          this.#downloads.set(newDownloadKey, body, this.#params.exchangeLifetime);
+          this.#downloads?.delete(oldDownloadKey);
+          this.#downloadMap().set(newDownloadKey, body, this.#params.exchangeLifetime);
         }
         serverObservations++;
       }
@@ -852,14 +966,14 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       if (merged !== undefined) pending.peerState = merged;
       requests++;
     }
-    for (const context of this.#contexts) {
+    for (const context of this.#contexts ?? []) {
       if (samePeer(context.peer, from)) context.peer = target;
     }
 
-    const probe = this.#probes.get(fromKey);
+    const probe = this.#probes?.get(fromKey);
     if (probe !== undefined) {
-      this.#probes.delete(fromKey);
-      this.#probeTimers.cancel(probe);
+      this.#probes?.delete(fromKey);
+      this.#probeTimers?.cancel(probe);
       for (const held of probe.held) {
         if (held.pending?.done !== true) this.#write(held.bytes, target);
       }
@@ -938,13 +1052,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       pushStringOptions(options, O.URI_PATH, path);
       return options;
     }
-    let options = this.#pathOptions.get(path);
+    let options = this.#pathOptions?.get(path);
     if (options === undefined) {
       const built: CoapOption[] = [];
       pushStringOptions(built, O.URI_PATH, splitPath(path));
       options = Object.freeze(built);
-      if (this.#pathOptions.size >= MAX_CACHED_PATHS) this.#pathOptions.clear();
-      this.#pathOptions.set(path, options);
+      if ((this.#pathOptions?.size ?? 0) >= MAX_CACHED_PATHS) this.#pathOptions?.clear();
+      (this.#pathOptions ??= new Map()).set(path, options);
     }
     return options;
   }
@@ -1007,11 +1121,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     initialSzx: number,
     registersObservation: boolean,
   ): Promise<ExchangeResult> {
-    this.#contexts.add(context);
+    (this.#contexts ??= new Set()).add(context);
     try {
       return await this.#uploadBlocks(context, baseOptions, body, initialSzx, registersObservation);
     } finally {
-      this.#contexts.delete(context);
+      this.#contexts?.delete(context);
     }
   }
 
@@ -1053,11 +1167,11 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     requestBody: Uint8Array,
     first: CoapMessage,
   ): Promise<CoapResponse> {
-    this.#contexts.add(context);
+    (this.#contexts ??= new Set()).add(context);
     try {
       return await this.#downloadBlocks(context, baseOptions, requestBody, first);
     } finally {
-      this.#contexts.delete(context);
+      this.#contexts?.delete(context);
     }
   }
 
@@ -1192,7 +1306,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       observation: undefined,
     };
     this.#pending.set(pending.tokenKey, pending);
-    this.#deadlines.schedule(pending, deadline - Date.now());
+    this.#deadlineQueue().schedule(pending, deadline - Date.now());
     if (signal !== undefined) {
       pending.onAbort = () =>
         this.#failRequest(pending, new AbortError('request aborted', { cause: signal.reason }));
@@ -1221,7 +1335,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
           options: pending.options,
           payload: pending.payload,
         },
-        this.#allocate,
+        this.#allocator(),
       );
     } catch (error) {
       this.#failRequest(pending, new CoapRequestError('cannot encode request', { cause: error }));
@@ -1233,7 +1347,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       pending.transmission = transmission;
     } else {
       pending.nonKey = key;
-      this.#nonRequests.set(key, pending);
+      (this.#nonRequests ??= new Map()).set(key, pending);
       this.#peerTable.hold(key);
       this.#sendNon(pending.peer, bytes, undefined, pending);
       // A NON has no ACK to wait for; holding the NSTART slot until a response that may never
@@ -1270,7 +1384,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
             payload: pending.payload,
           },
         },
-        this.#observationControl,
+        this.#clientObservationControl(),
       );
       this.#trackObservation(observation);
       pending.observation = observation;
@@ -1304,12 +1418,12 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   #finishRequest(pending: PendingRequest): void {
     pending.done = true;
-    this.#deadlines.cancel(pending);
+    this.#deadlines?.cancel(pending);
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
     if (this.#pending.get(pending.tokenKey) === pending) this.#pending.delete(pending.tokenKey);
     if (pending.transmission !== undefined) this.#stopTransmission(pending.transmission);
-    if (pending.nonKey >= 0 && this.#nonRequests.get(pending.nonKey) === pending) {
-      this.#nonRequests.delete(pending.nonKey);
+    if (pending.nonKey >= 0 && this.#nonRequests?.get(pending.nonKey) === pending) {
+      this.#nonRequests?.delete(pending.nonKey);
       this.#peerTable.release(pending.nonKey);
     }
     this.#releaseSlot(pending);
@@ -1349,7 +1463,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     for (;;) {
       const token = this.#tokenPool.take(this.#tokenLength);
       const key = tokenKeyOf(token);
-      if (!this.#pending.has(key) && !this.#clientObservations.has(key)) return token;
+      if (!this.#pending.has(key) && !this.#clientObservations?.has(key)) return token;
     }
   }
 
@@ -1414,38 +1528,38 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#endClientObservation(observation, undefined);
       return;
     }
-    const entry = this.#reregistrations.get(observation);
+    const entry = this.#reregistrations?.get(observation);
     if (entry !== undefined && (fresh || renewed)) this.#watchMaxAge(entry, response);
   }
 
   #trackObservation(observation: Observation): void {
-    this.#clientObservations.set(observation.key, observation);
+    (this.#clientObservations ??= new Map()).set(observation.key, observation);
     this.#indexObservation(observation, peerKeyOf(observation.peer));
   }
 
   #indexObservation(observation: Observation, peerKey: string): void {
-    let set = this.#observationsByPeer.get(peerKey);
+    let set = this.#observationsByPeer?.get(peerKey);
     if (set === undefined) {
       set = new Set();
-      this.#observationsByPeer.set(peerKey, set);
+      (this.#observationsByPeer ??= new Map()).set(peerKey, set);
     }
     set.add(observation);
   }
 
   #untrackObservation(observation: Observation): void {
-    if (this.#clientObservations.get(observation.key) !== observation) return;
-    this.#clientObservations.delete(observation.key);
+    if (this.#clientObservations?.get(observation.key) !== observation) return;
+    this.#clientObservations?.delete(observation.key);
     const peerKey = peerKeyOf(observation.peer);
-    const set = this.#observationsByPeer.get(peerKey);
-    if (set?.delete(observation) === true && set.size === 0) this.#observationsByPeer.delete(peerKey);
+    const set = this.#observationsByPeer?.get(peerKey);
+    if (set?.delete(observation) === true && set.size === 0) this.#observationsByPeer?.delete(peerKey);
   }
 
   #endClientObservation(observation: Observation, error: Error | undefined): void {
     this.#untrackObservation(observation);
-    const entry = this.#reregistrations.get(observation);
+    const entry = this.#reregistrations?.get(observation);
     if (entry !== undefined) {
-      this.#reregistrations.delete(observation);
-      this.#reregistrationTimers.cancel(entry);
+      this.#reregistrations?.delete(observation);
+      this.#reregistrationTimers?.cancel(entry);
     }
     observation.finish(error);
   }
@@ -1453,7 +1567,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   /** Re-arms the RFC 7641 §3.3.1 watch from the Max-Age of the latest notification. */
   #watchMaxAge(entry: Reregistration, response: CoapResponse): void {
     const maxAge = getUintOption(response.options, O.MAX_AGE) ?? DEFAULT_MAX_AGE_S;
-    this.#reregistrationTimers.schedule(entry, maxAge * 1000 + this.#reregistrationMargin);
+    this.#reregistrationQueue().schedule(entry, maxAge * 1000 + this.#reregistrationMargin);
   }
 
   /** Max-Age passed without a fresh notification: register again with the same token (RFC 7641 §3.3.1). */
@@ -1461,7 +1575,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const { observation } = entry;
     const registration = observation.registration;
     if (!observation.active || this.#closing !== undefined || registration === undefined) {
-      this.#reregistrations.delete(observation);
+      this.#reregistrations?.delete(observation);
       return;
     }
     const peer = observation.peer;
@@ -1496,19 +1610,22 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
 
   /** Composite key (peer slot, id) of the next message id toward `peer`, skipping ids still tracked. */
   #nextKey(peer: PeerAddress): number {
-    return this.#peerTable.nextKey(this.#peerTable.get(peer.address, peer.port), this.#idInUse);
+    return this.#peerTable.nextKey(
+      this.#peerTable.get(peer.address, peer.port),
+      (this.#idInUse ??= this.#isIdInUse.bind(this)),
+    );
   }
 
   #write(bytes: Uint8Array, peer: PeerAddress): void {
     if (!this.#hasSendNow) {
-      this.#socket.send(bytes, peer).catch(this.#onSendFailure);
+      this.#socket.send(bytes, peer).catch((this.#onSendFailure ??= this.#sendFailed.bind(this)));
       return;
     }
     try {
       this.#socket.sendNow!(bytes, peer);
     } catch (error) {
       // sendNow must not throw; one that does anyway must not take the endpoint down.
-      this.#onSendFailure(error);
+      this.#sendFailed(error);
     }
   }
 
@@ -1525,7 +1642,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return;
     }
     const key = peerKeyOf(peer);
-    const probe = this.#probes.get(key);
+    const probe = this.#probes?.get(key);
     const now = Date.now();
     if (probe === undefined) {
       // Nothing unanswered yet: this NON is the probe.
@@ -1539,7 +1656,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         bytes: bytes.length,
         held: [],
       };
-      this.#probes.set(key, state);
+      (this.#probes ??= new Map()).set(key, state);
       this.#write(bytes, peer);
       return;
     }
@@ -1567,7 +1684,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const head = probe.held[0];
     if (head === undefined) return;
     const at = probe.since + ((probe.bytes + head.bytes.length) * 1000) / this.#params.probingRate;
-    this.#probeTimers.schedule(probe, Math.max(0, Math.ceil(at - now)));
+    this.#probeQueue().schedule(probe, Math.max(0, Math.ceil(at - now)));
   }
 
   #releaseHeld(probe: ProbeState): void {
@@ -1589,10 +1706,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   /** The peer sent something: it is responsive again, and what was held back goes out. */
   #heardFrom(peer: PeerAddress): void {
     const key = peerKeyOf(peer);
-    const probe = this.#probes.get(key);
+    const probe = this.#probes?.get(key);
     if (probe === undefined) return;
-    this.#probes.delete(key);
-    this.#probeTimers.cancel(probe);
+    this.#probes?.delete(key);
+    this.#probeTimers?.cancel(probe);
     for (const held of probe.held) {
       if (held.pending?.done !== true) this.#write(held.bytes, peer);
     }
@@ -1624,7 +1741,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     };
     this.#transmissions.set(key, transmission);
     this.#peerTable.hold(key);
-    this.#retransmissions.schedule(transmission, transmission.timeout);
+    this.#retransmissionQueue().schedule(transmission, transmission.timeout);
     this.#write(bytes, peer);
     return transmission;
   }
@@ -1643,7 +1760,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     const observation = transmission.observation;
     if (transmission.kind === 'notification' && observation !== undefined) {
-      const state = this.#notificationsInTransit.get(observation);
+      const state = this.#notificationsInTransit?.get(observation);
       if (state !== undefined && state.transmission === transmission && state.next !== undefined) {
         this.#takeOverNotification(transmission, observation, state);
         return;
@@ -1651,7 +1768,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     transmission.attempts++;
     transmission.timeout *= 2;
-    this.#retransmissions.schedule(transmission, transmission.timeout);
+    this.#retransmissionQueue().schedule(transmission, transmission.timeout);
     this.#write(transmission.bytes, transmission.peer);
   }
 
@@ -1661,7 +1778,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       const record = this.#peerTable.bySlot(transmission.key);
       if (record !== undefined) this.#confirmableNotificationDone(record);
     }
-    this.#retransmissions.cancel(transmission);
+    this.#retransmissions?.cancel(transmission);
     if (this.#transmissions.get(transmission.key) === transmission) {
       this.#transmissions.delete(transmission.key);
       this.#peerTable.release(transmission.key);
@@ -1714,7 +1831,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       }
       return;
     }
-    if (this.#probes.size > 0) this.#heardFrom(datagram.peer);
+    if ((this.#probes?.size ?? 0) > 0) this.#heardFrom(datagram.peer);
     try {
       // listenerCount first: emit() builds an argument array even when nobody listens.
       if (this.listenerCount('activity') > 0) this.emit('activity', datagram.peer);
@@ -1752,13 +1869,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       if (confirmable) this.#sendReset(peer, message.messageId);
       return;
     }
-    const seen = this.#dedup.find(peer.address, peer.port, message.messageId);
+    const seen = this.#dedup?.find(peer.address, peer.port, message.messageId) ?? 0;
     if (seen !== 0) {
-      const reply = this.#dedup.reply(seen);
+      const reply = this.#dedup?.reply(seen);
       if (reply !== undefined) this.#write(reply, peer);
       return;
     }
-    const handle = this.#dedup.add(
+    const handle = this.#dedupCache().add(
       peer.address,
       peer.port,
       message.messageId,
@@ -1808,16 +1925,16 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#transmissionFailed(transmission, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
     }
-    const nonRequest = id < 0 ? undefined : this.#nonRequests.get(id);
+    const nonRequest = id < 0 ? undefined : this.#nonRequests?.get(id);
     if (nonRequest !== undefined && samePeer(nonRequest.peer, peer)) {
       this.#failRequest(nonRequest, new CoapResetError(`${formatPeer(peer)} answered with Reset`));
       return;
     }
     // RFC 7641 §3.6: a Reset in reply to a NON notification cancels the observation.
     const key = `${peerKeyOf(peer)}#${message.messageId}`;
-    const observation = this.#nonNotifications.get(key);
+    const observation = this.#nonNotifications?.get(key);
     if (observation !== undefined) {
-      this.#nonNotifications.delete(key);
+      this.#nonNotifications?.delete(key);
       this.#removeServerObservation(observation, 'reset');
     }
   }
@@ -1827,7 +1944,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     let pending = this.#pending.get(key);
     if (pending !== undefined && !(samePeer(pending.peer, peer) && bytesEqual(pending.token, message.token)))
       pending = undefined;
-    let observation = pending === undefined ? this.#clientObservations.get(key) : undefined;
+    let observation = pending === undefined ? this.#clientObservations?.get(key) : undefined;
     if (
       observation !== undefined &&
       !(samePeer(observation.peer, peer) && bytesEqual(observation.token, message.token))
@@ -1842,12 +1959,12 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     // sent to the stranger's address, which leaves our observation at the real peer untouched.
     if (pending === undefined && observation === undefined) {
       // RFC 7252 §5.3.2 / RFC 7641 §3.6: reject a response nobody waits for (passive cancel).
-      this.#dedup.setReply(dedupHandle, this.#sendReset(peer, message.messageId));
+      this.#dedup?.setReply(dedupHandle, this.#sendReset(peer, message.messageId));
       return;
     }
     if (message.type === CoapType.CON) {
       const ack = emptyMessage(CoapType.ACK, message.messageId);
-      this.#dedup.setReply(dedupHandle, ack);
+      this.#dedup?.setReply(dedupHandle, ack);
       this.#write(ack, peer);
     }
     if (pending !== undefined) this.#resolveRequest(pending, message);
@@ -1863,7 +1980,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   // ---- server side -----------------------------------------------------------------------
 
   #onRequest(message: CoapMessage, datagram: DatagramMessage, dedupHandle: number): void {
-    const exchange = new IncomingExchange(message, datagram, dedupHandle, this.#sender);
+    const exchange = new IncomingExchange(message, datagram, dedupHandle, this.#notificationSender());
     const method = methodName(message.code);
     if (method === undefined) {
       this.#respond(exchange, { code: CoapCode.METHOD_NOT_ALLOWED });
@@ -1879,7 +1996,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     if (exchange.observe === 1) this.#removeServerObservationByKey(exchange.tokenKey, 'deregistered');
     else if (exchange.observe === 0) {
-      const previous = this.#serverObservations.get(exchange.tokenKey);
+      const previous = this.#serverObservations?.get(exchange.tokenKey);
       if (previous !== undefined) {
         // RFC 7641 §4.1: the same observer registering again replaces its entry; continuing the
         // sequence keeps the answer fresh by the client's §3.4 rule (a re-registration, §3.3.1).
@@ -1900,7 +2017,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       }
       exchange.block2 = block2;
       if (block2.num > 0) {
-        const cached = this.#downloads.get(transferKey(exchange.peerKey, message));
+        const cached = this.#downloads?.get(transferKey(exchange.peerKey, message));
         if (cached !== undefined) {
           this.#respondBody(exchange, cached.code, cached.options, cached.body);
           return;
@@ -1918,7 +2035,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return false;
     }
     const key = transferKey(exchange.peerKey, exchange.message);
-    let assembler = this.#uploads.get(key);
+    let assembler = this.#uploads?.get(key);
     if (block.num === 0) {
       const size1 = getUintOption(exchange.message.options, O.SIZE1);
       if (size1 !== undefined && size1 > this.#maxBodySize) {
@@ -1927,13 +2044,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
         return false;
       }
       assembler = new BlockAssembler(this.#maxBodySize);
-      this.#uploads.set(key, assembler, this.#params.exchangeLifetime);
+      this.#uploadMap().set(key, assembler, this.#params.exchangeLifetime);
     } else if (assembler === undefined) {
       this.#respond(exchange, { code: CoapCode.REQUEST_ENTITY_INCOMPLETE });
       return false;
     }
     if (block.more && exchange.message.payload.length !== blockSize(block.szx)) {
-      this.#uploads.delete(key);
+      this.#uploads?.delete(key);
       this.#respond(exchange, { code: CoapCode.BAD_REQUEST, payload: 'block size does not match SZX' });
       return false;
     }
@@ -1942,25 +2059,25 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if ((result === 'ok' || result === 'too-large') && this.listenerCount('block1') > 0)
       this.#emitBlock1(exchange, block, assembler.size, result === 'too-large', assembler.announcedSize);
     if (result === 'gap') {
-      this.#uploads.delete(key);
+      this.#uploads?.delete(key);
       this.#respond(exchange, { code: CoapCode.REQUEST_ENTITY_INCOMPLETE });
       return false;
     }
     if (result === 'too-large') {
-      this.#uploads.delete(key);
+      this.#uploads?.delete(key);
       this.#respondTooLarge(exchange);
       return false;
     }
     const szx = Math.min(block.szx, this.#szx);
     if (block.more) {
-      this.#uploads.set(key, assembler, this.#params.exchangeLifetime);
+      this.#uploadMap().set(key, assembler, this.#params.exchangeLifetime);
       this.#respond(exchange, {
         code: CoapCode.CONTINUE,
         options: [{ number: O.BLOCK1, value: encodeBlock({ num: block.num, more: true, szx }) }],
       });
       return false;
     }
-    this.#uploads.delete(key);
+    this.#uploads?.delete(key);
     exchange.payload = assembler.body();
     exchange.block1Echo = { num: block.num, more: false, szx: block.szx };
     return true;
@@ -2018,8 +2135,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#respond(exchange, result);
       return;
     }
-    this.#incoming.add(exchange);
-    if (exchange.message.type === CoapType.CON) this.#separateTimers.schedule(exchange, this.#separateAfter);
+    (this.#incoming ??= new Set()).add(exchange);
+    if (exchange.message.type === CoapType.CON) this.#separateQueue().schedule(exchange, this.#separateAfter);
     result.then(
       (response) => this.#respond(exchange, response),
       (error: unknown) => {
@@ -2034,7 +2151,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     if (exchange.done || this.#closing !== undefined) return;
     exchange.ackSent = true;
     const bytes = emptyMessage(CoapType.ACK, exchange.message.messageId);
-    this.#dedup.setReply(exchange.dedupHandle, bytes);
+    this.#dedup?.setReply(exchange.dedupHandle, bytes);
     this.#write(bytes, exchange.peer);
   }
 
@@ -2060,7 +2177,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const observation = exchange.observation;
     if (observation !== undefined) {
       if (isSuccessCode(response.code) && observation.active) {
-        this.#serverObservations.set(observation.key, observation);
+        (this.#serverObservations ??= new Map()).set(observation.key, observation);
         observation.markRegistered();
         observation.lastConfirmableAt = Date.now();
         options.push(uintOption(O.OBSERVE, observation.nextSequence()));
@@ -2093,7 +2210,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     }
     const blockOptions = withoutOptions(options, [O.BLOCK2, O.SIZE2]);
     if (num === 0 && slice.more) {
-      this.#downloads.set(
+      this.#downloadMap().set(
         transferKey(exchange.peerKey, exchange.message),
         { code, options: withoutOptions(options, [O.OBSERVE, O.BLOCK1]), body },
         this.#params.exchangeLifetime,
@@ -2111,8 +2228,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     payload: Uint8Array,
   ): void {
     exchange.done = true;
-    this.#incoming.delete(exchange);
-    this.#separateTimers.cancel(exchange);
+    this.#incoming?.delete(exchange);
+    this.#separateTimers?.cancel(exchange);
     const message = exchange.message;
     const confirmable = message.type === CoapType.CON;
     const piggybacked = confirmable && !exchange.ackSent;
@@ -2129,7 +2246,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
           options,
           payload,
         },
-        this.#allocate,
+        this.#allocator(),
       );
     } catch (error) {
       this.#logger.warn({ err: error }, 'cannot encode coap response');
@@ -2148,13 +2265,13 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       if (exchange.observation?.registered === true) transmission.observation = exchange.observation;
       return;
     }
-    this.#dedup.setReply(exchange.dedupHandle, bytes);
+    this.#dedup?.setReply(exchange.dedupHandle, bytes);
     this.#write(bytes, exchange.peer);
   }
 
   #sendNotification(observation: ServerObservation, notification: Notification): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new ClosedError('endpoint closed'));
-    if (!observation.active || this.#serverObservations.get(observation.key) !== observation) {
+    if (!observation.active || this.#serverObservations?.get(observation.key) !== observation) {
       return Promise.reject(new ClosedError('observation ended'));
     }
     try {
@@ -2163,14 +2280,14 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return Promise.reject(new CoapRequestError('invalid notification', { cause: error }));
     }
     return new Promise<void>((resolve, reject) => {
-      const paced = this.#pacedObservations.get(observation);
+      const paced = this.#pacedObservations?.get(observation);
       if (paced !== undefined) {
         // A newer state replaces the one held back by pacing (RFC 7641 §4.5.1), whatever its type.
         paced.notification = notification;
         paced.settlers.push({ resolve, reject });
         return;
       }
-      const inTransit = this.#notificationsInTransit.get(observation);
+      const inTransit = this.#notificationsInTransit?.get(observation);
       if (inTransit === undefined) {
         this.#transmitNotification(observation, notification, [{ resolve, reject }], undefined);
         return;
@@ -2214,7 +2331,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       record !== undefined &&
       previous === undefined &&
       (record.confirmableNotifications >= this.#params.nstart ||
-        (!dequeued && this.#confirmableQueues.has(record)))
+        (!dequeued && this.#confirmableQueues?.has(record)))
     ) {
       this.#holdConfirmable(record, observation, notification, settlers);
       return;
@@ -2228,7 +2345,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       if (body.length > blockSize(szx)) {
         const slice = sliceBlock(body, 0, szx)!;
         payload = slice.data;
-        this.#downloads.set(
+        this.#downloadMap().set(
           observation.downloadKey,
           { code, options: withoutOptions(options, [O.OBSERVE]), body },
           this.#params.exchangeLifetime,
@@ -2249,20 +2366,20 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
           options,
           payload,
         },
-        this.#allocate,
+        this.#allocator(),
       );
     } catch (error) {
       const failure = new CoapRequestError('cannot encode notification', { cause: error });
       for (const settler of settlers) settler.reject(failure);
       // A failed takeover leaves nothing in transit: settle what waited on the superseded one.
-      const state = previous === undefined ? undefined : this.#notificationsInTransit.get(observation);
+      const state = previous === undefined ? undefined : this.#notificationsInTransit?.get(observation);
       if (state !== undefined) this.#notificationSettled(observation, state, failure);
       return;
     }
     if (!success) this.#removeServerObservation(observation, 'error-response');
     if (!confirmable) {
       if (success)
-        this.#nonNotifications.set(
+        this.#nonNotificationMap().set(
           `${peerKeyOf(observation.peer)}#${messageId}`,
           observation,
           this.#params.nonLifetime,
@@ -2274,10 +2391,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       return;
     }
     observation.lastConfirmableAt = now;
-    let state = this.#notificationsInTransit.get(observation);
+    let state = this.#notificationsInTransit?.get(observation);
     if (state === undefined) {
       state = { transmission: undefined, settlers: [], next: undefined, nextSettlers: [] };
-      this.#notificationsInTransit.set(observation, state);
+      (this.#notificationsInTransit ??= new Map()).set(observation, state);
     }
     state.settlers.push(...settlers);
     const transmission = this.#startTransmission(observation.peer, key, bytes, 'notification');
@@ -2287,10 +2404,10 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       slotRecord.confirmableNotifications++;
     }
     if (previous !== undefined) {
-      this.#retransmissions.cancel(transmission);
+      this.#retransmissions?.cancel(transmission);
       transmission.attempts = previous.attempts + 1;
       transmission.timeout = previous.timeout * 2;
-      this.#retransmissions.schedule(transmission, transmission.timeout);
+      this.#retransmissionQueue().schedule(transmission, transmission.timeout);
     }
     transmission.observation = success ? observation : undefined;
     const inTransit = state;
@@ -2317,7 +2434,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   /** Takes a token for a NON notification now; false when it has to wait (or others wait already). */
   #takePacingToken(observation: ServerObservation, now: number): boolean {
     const record = this.#peerTable.get(observation.peer.address, observation.peer.port);
-    if (this.#pacing.has(record)) return false;
+    if (this.#pacing?.has(record)) return false;
     this.#refillPacing(record, now);
     if (record.notificationTokens < 1) return false;
     record.notificationTokens -= 1;
@@ -2331,15 +2448,15 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     now: number,
   ): void {
     const record = this.#peerTable.get(observation.peer.address, observation.peer.port);
-    let queue = this.#pacing.get(record);
+    let queue = this.#pacing?.get(record);
     if (queue === undefined) {
       queue = { dueAt: 0, heapIndex: -1, timerSeq: 0, record, held: [] };
-      this.#pacing.set(record, queue);
+      (this.#pacing ??= new Map()).set(record, queue);
       record.refs++; // keep the record (and its bucket) while something waits on it
     }
     const entry: PacedNotification = { observation, notification, settlers };
     queue.held.push(entry);
-    this.#pacedObservations.set(observation, entry);
+    (this.#pacedObservations ??= new Map()).set(observation, entry);
     if (queue.heapIndex < 0) this.#schedulePacing(queue, now);
   }
 
@@ -2347,7 +2464,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const record = queue.record;
     this.#refillPacing(record, now);
     const interval = record.rtt >= 0 ? Math.max(1, record.rtt) : this.#pacingInterval;
-    this.#pacingTimers.schedule(queue, Math.max(0, Math.ceil((1 - record.notificationTokens) * interval)));
+    this.#pacingQueue().schedule(queue, Math.max(0, Math.ceil((1 - record.notificationTokens) * interval)));
   }
 
   #releasePaced(queue: PacingQueue): void {
@@ -2356,7 +2473,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     this.#refillPacing(record, now);
     while (queue.held.length > 0 && record.notificationTokens >= 1) {
       const entry = queue.held.shift()!;
-      this.#pacedObservations.delete(entry.observation);
+      this.#pacedObservations?.delete(entry.observation);
       if (!entry.observation.active || this.#closing !== undefined) {
         const ended = new ClosedError(this.#closing !== undefined ? 'endpoint closed' : 'observation ended');
         for (const settler of entry.settlers) settler.reject(ended);
@@ -2369,17 +2486,17 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       this.#schedulePacing(queue, now);
       return;
     }
-    this.#pacing.delete(record);
+    this.#pacing?.delete(record);
     if (record.refs > 0) record.refs--;
   }
 
   /** An observation ended: what pacing or NSTART held for it is dropped. */
   #dropPaced(observation: ServerObservation, error: Error): void {
-    const entry = this.#pacedObservations.get(observation);
+    const entry = this.#pacedObservations?.get(observation);
     if (entry === undefined) return;
-    this.#pacedObservations.delete(observation);
+    this.#pacedObservations?.delete(observation);
     let found = false;
-    for (const queue of this.#pacing.values()) {
+    for (const queue of this.#pacing?.values() ?? []) {
       const index = queue.held.indexOf(entry);
       if (index < 0) continue;
       queue.held.splice(index, 1);
@@ -2387,7 +2504,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       break;
     }
     if (!found) {
-      for (const held of this.#confirmableQueues.values()) {
+      for (const held of this.#confirmableQueues?.values() ?? []) {
         const index = held.indexOf(entry);
         if (index < 0) continue;
         held.splice(index, 1);
@@ -2404,15 +2521,15 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     notification: Notification,
     settlers: Settler[],
   ): void {
-    let held = this.#confirmableQueues.get(record);
+    let held = this.#confirmableQueues?.get(record);
     if (held === undefined) {
       held = [];
-      this.#confirmableQueues.set(record, held);
+      (this.#confirmableQueues ??= new Map()).set(record, held);
       record.refs++; // keep the record (and its count) while something waits on it
     }
     const entry: PacedNotification = { observation, notification, settlers };
     held.push(entry);
-    this.#pacedObservations.set(observation, entry);
+    (this.#pacedObservations ??= new Map()).set(observation, entry);
   }
 
   /**
@@ -2422,15 +2539,15 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
    */
   #confirmableNotificationDone(record: PeerRecord): void {
     if (record.confirmableNotifications > 0) record.confirmableNotifications--;
-    if (this.#confirmableQueues.has(record)) queueMicrotask(() => this.#releaseConfirmable(record));
+    if (this.#confirmableQueues?.has(record)) queueMicrotask(() => this.#releaseConfirmable(record));
   }
 
   #releaseConfirmable(record: PeerRecord): void {
-    const held = this.#confirmableQueues.get(record);
+    const held = this.#confirmableQueues?.get(record);
     if (held === undefined) return;
     while (held.length > 0 && record.confirmableNotifications < this.#params.nstart) {
       const entry = held.shift()!;
-      this.#pacedObservations.delete(entry.observation);
+      this.#pacedObservations?.delete(entry.observation);
       if (!entry.observation.active || this.#closing !== undefined) {
         const ended = new ClosedError(this.#closing !== undefined ? 'endpoint closed' : 'observation ended');
         for (const settler of entry.settlers) settler.reject(ended);
@@ -2446,7 +2563,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       );
     }
     if (held.length > 0) return;
-    this.#confirmableQueues.delete(record);
+    this.#confirmableQueues?.delete(record);
     if (record.refs > 0) record.refs--;
   }
 
@@ -2458,7 +2575,7 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   ): void {
     this.#stopTransmission(previous);
     // A Reset to the superseded message still cancels the observation (RFC 7641 §3.6).
-    this.#nonNotifications.set(
+    this.#nonNotificationMap().set(
       `${peerKeyOf(observation.peer)}#${previous.messageId}`,
       observation,
       this.#params.exchangeLifetime,
@@ -2475,8 +2592,8 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     state: NotificationInTransit,
     error: Error | undefined,
   ): void {
-    if (this.#notificationsInTransit.get(observation) !== state) return;
-    this.#notificationsInTransit.delete(observation);
+    if (this.#notificationsInTransit?.get(observation) !== state) return;
+    this.#notificationsInTransit?.delete(observation);
     for (const settler of state.settlers) {
       if (error === undefined) settler.resolve();
       else settler.reject(error);
@@ -2498,22 +2615,22 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
   }
 
   #removeServerObservationByKey(key: string, reason: ObservationEndReason): void {
-    const observation = this.#serverObservations.get(key);
+    const observation = this.#serverObservations?.get(key);
     if (observation !== undefined) this.#removeServerObservation(observation, reason);
   }
 
   #removeServerObservation(observation: ServerObservation, reason: ObservationEndReason): void {
-    if (this.#serverObservations.get(observation.key) === observation) {
-      this.#serverObservations.delete(observation.key);
+    if (this.#serverObservations?.get(observation.key) === observation) {
+      this.#serverObservations?.delete(observation.key);
     }
-    const inTransit = this.#notificationsInTransit.get(observation);
+    const inTransit = this.#notificationsInTransit?.get(observation);
     if (inTransit !== undefined) {
-      this.#notificationsInTransit.delete(observation);
+      this.#notificationsInTransit?.delete(observation);
       if (inTransit.transmission !== undefined) this.#stopTransmission(inTransit.transmission);
       const ended = new ClosedError(reason === 'closed' ? 'endpoint closed' : 'observation ended');
       for (const settler of [...inTransit.settlers, ...inTransit.nextSettlers]) settler.reject(ended);
     }
-    if (this.#pacedObservations.size > 0)
+    if ((this.#pacedObservations?.size ?? 0) > 0)
       this.#dropPaced(
         observation,
         new ClosedError(reason === 'closed' ? 'endpoint closed' : 'observation ended'),
@@ -2536,24 +2653,26 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     // A silent peer's probing record is forgotten once it holds nothing back, its average is
     // within PROBING_RATE and NON_LIFETIME has passed: the next NON starts a new probe.
     const now = Date.now();
-    for (const probe of this.#probes.values()) {
+    for (const probe of this.#probes?.values() ?? []) {
       if (
         probe.held.length === 0 &&
         now - probe.since >= this.#params.nonLifetime &&
         this.#probeAllows(probe, 0, now)
       ) {
-        this.#probes.delete(probe.key);
+        this.#probes?.delete(probe.key);
       }
     }
-    this.#dedup.sweep();
+    this.#dedup?.sweep();
     this.#peerTable.sweep();
-    this.#uploads.sweep();
-    this.#downloads.sweep();
-    this.#nonNotifications.sweep();
+    this.#uploads?.sweep();
+    this.#downloads?.sweep();
+    this.#nonNotifications?.sweep();
   }
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    // Queues not made yet come closed from here on, as the ones closed below would be.
+    this.#timersClosed = true;
     this.#socket.off('message', this.#onDatagram);
     const closed = new ClosedError('endpoint closed');
     for (const pending of [...this.#pending.values()]) this.#failRequest(pending, closed);
@@ -2562,28 +2681,29 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
       if (transmission.kind === 'ping' || transmission.kind === 'notification')
         transmission.settle?.reject(closed);
     }
-    this.#retransmissions.close();
-    this.#deadlines.close();
-    this.#separateTimers.close();
-    this.#incoming.clear();
-    this.#reregistrationTimers.close();
-    this.#reregistrations.clear();
-    this.#probeTimers.close();
-    this.#probes.clear();
-    this.#pacingTimers.close();
-    for (const observation of [...this.#clientObservations.values()]) observation.finish();
-    this.#clientObservations.clear();
-    this.#observationsByPeer.clear();
-    this.#contexts.clear();
-    for (const observation of [...this.#serverObservations.values()])
+    this.#retransmissions?.close();
+    this.#deadlines?.close();
+    this.#separateTimers?.close();
+    this.#incoming?.clear();
+    this.#reregistrationTimers?.close();
+    this.#reregistrations?.clear();
+    this.#probeTimers?.close();
+    this.#probes?.clear();
+    this.#pacingTimers?.close();
+    for (const observation of [...(this.#clientObservations?.values() ?? [])]) observation.finish();
+    this.#clientObservations?.clear();
+    this.#observationsByPeer?.clear();
+    this.#contexts?.clear();
+    for (const observation of [...(this.#serverObservations?.values() ?? [])])
       this.#removeServerObservation(observation, 'closed');
-    this.#dedup.clear();
-    this.#uploads.clear();
-    this.#downloads.clear();
-    this.#nonNotifications.clear();
-    for (const observation of [...this.#pacedObservations.keys()]) this.#dropPaced(observation, closed);
-    this.#pacing.clear();
-    this.#confirmableQueues.clear();
+    this.#dedup?.clear();
+    this.#uploads?.clear();
+    this.#downloads?.clear();
+    this.#nonNotifications?.clear();
+    for (const observation of [...(this.#pacedObservations?.keys() ?? [])])
+      this.#dropPaced(observation, closed);
+    this.#pacing?.clear();
+    this.#confirmableQueues?.clear();
     this.#peerTable.clear();
     this.#socket.off('error', this.#onSocketError);
     if (this.#ownsSocket) await this.#socket.close();

@@ -56,4 +56,23 @@ describe('ExpiringMap eviction order under churn', () => {
     expect(map.get(1)).toBeUndefined();
     expect(map.get(3)).toBe('three');
   });
+
+  it('answers reads, deletes and sweeps before the first set, and works again after clear()', () => {
+    const map = new ExpiringMap<string>(2, () => 0);
+    expect(map.get('a')).toBeUndefined();
+    expect(map.delete('a')).toBe(false);
+    map.sweep(() => {
+      throw new Error('nothing to expire');
+    });
+    expect([...map.values()]).toEqual([]);
+    expect(map.size).toBe(0);
+    map.set('a', 'A', 10);
+    map.clear();
+    expect(map.get('a')).toBeUndefined();
+    expect(map.size).toBe(0);
+    map.set('b', 'B', 10);
+    map.set('c', 'C', 10);
+    expect(map.set('d', 'D', 10)).toBe('B');
+    expect([...map.values()]).toEqual(['C', 'D']);
+  });
 });

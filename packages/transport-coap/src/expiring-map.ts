@@ -14,9 +14,10 @@ interface Slot<K, V> {
  * made a full deduplication cache cost microseconds per datagram.
  */
 export class ExpiringMap<V, K = string> {
-  readonly #entries = new Map<K, Slot<K, V>>();
+  /** Made on the first `set`: most endpoints never have a block-wise transfer to keep. */
+  #entries: Map<K, Slot<K, V>> | undefined;
   /** Slots in insertion order from #head on; a slot no longer in #entries is skipped. */
-  #order: (Slot<K, V> | undefined)[] = [];
+  #order: (Slot<K, V> | undefined)[] | undefined;
   #head = 0;
   readonly #maxEntries: number;
   readonly #now: () => number;
@@ -27,14 +28,14 @@ export class ExpiringMap<V, K = string> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#entries?.size ?? 0;
   }
 
   get(key: K): V | undefined {
-    const slot = this.#entries.get(key);
+    const slot = this.#entries?.get(key);
     if (slot === undefined) return undefined;
     if (slot.expiresAt <= this.#now()) {
-      this.#entries.delete(key);
+      this.#entries?.delete(key);
       return undefined;
     }
     return slot.value;
@@ -42,25 +43,29 @@ export class ExpiringMap<V, K = string> {
 
   /** Stores `value` for `ttl` ms (as the newest entry); returns the entry evicted to make room, if any. */
   set(key: K, value: V, ttl: number): V | undefined {
+    const entries = (this.#entries ??= new Map());
+    const order = (this.#order ??= []);
     let evicted: V | undefined;
-    if (!this.#entries.delete(key) && this.#entries.size >= this.#maxEntries) evicted = this.#evictOldest();
+    if (!entries.delete(key) && entries.size >= this.#maxEntries) evicted = this.#evictOldest();
     const slot: Slot<K, V> = { key, value, expiresAt: this.#now() + ttl };
-    this.#entries.set(key, slot);
-    this.#order.push(slot);
-    if (this.#order.length - this.#head > 2 * this.#entries.size + 64) this.#compact();
+    entries.set(key, slot);
+    order.push(slot);
+    if (order.length - this.#head > 2 * entries.size + 64) this.#compact();
     return evicted;
   }
 
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    return this.#entries?.delete(key) ?? false;
   }
 
   /** Drops expired entries; calls `onExpire` for each one dropped. */
   sweep(onExpire?: (value: V, key: K) => void): void {
+    const entries = this.#entries;
+    if (entries === undefined) return;
     const now = this.#now();
-    for (const [key, slot] of this.#entries) {
+    for (const [key, slot] of entries) {
       if (slot.expiresAt <= now) {
-        this.#entries.delete(key);
+        entries.delete(key);
         onExpire?.(slot.value, key);
       }
     }
@@ -68,22 +73,25 @@ export class ExpiringMap<V, K = string> {
   }
 
   *values(): IterableIterator<V> {
+    if (this.#entries === undefined) return;
     for (const slot of this.#entries.values()) yield slot.value;
   }
 
   clear(): void {
-    this.#entries.clear();
-    this.#order = [];
+    this.#entries = undefined;
+    this.#order = undefined;
     this.#head = 0;
   }
 
   #evictOldest(): V | undefined {
     const order = this.#order;
+    const entries = this.#entries;
+    if (order === undefined || entries === undefined) return undefined;
     while (this.#head < order.length) {
       const slot = order[this.#head];
       order[this.#head++] = undefined;
-      if (slot !== undefined && this.#entries.get(slot.key) === slot) {
-        this.#entries.delete(slot.key);
+      if (slot !== undefined && entries.get(slot.key) === slot) {
+        entries.delete(slot.key);
         return slot.value;
       }
     }
@@ -92,7 +100,7 @@ export class ExpiringMap<V, K = string> {
 
   /** Rebuilds the order array from the Map (whose iteration order is insertion order). */
   #compact(): void {
-    this.#order = [...this.#entries.values()];
+    this.#order = this.#entries === undefined ? undefined : [...this.#entries.values()];
     this.#head = 0;
   }
 }

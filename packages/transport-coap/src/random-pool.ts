@@ -6,10 +6,13 @@
  * endpoint that sends little (a device registering once a day) does not hold kilobytes of
  * randomness, while a busy one soon draws in full chunks.
  */
+/** The chunk before the first draw: shared, and immutable since it has no bytes. */
+const NO_CHUNK: Uint8Array = new Uint8Array(0);
+
 export class RandomPool {
   readonly #source: (size: number) => Uint8Array;
   readonly #chunkSize: number;
-  #chunk: Uint8Array = new Uint8Array(0);
+  #chunk: Uint8Array = NO_CHUNK;
   #offset = 0;
   #nextChunkSize = 64;
 

@@ -105,4 +105,25 @@ describe('TimerQueue', () => {
     expect(fired).toEqual(['late']);
     queue.close();
   });
+
+  it('hands its owner to onDue and onError, so many queues can share the same two functions', () => {
+    const owner = { fired: [] as string[], errors: [] as unknown[] };
+    const onDue = (e: Entry, o: typeof owner): void => {
+      if (e.name === 'bad') throw new Error('boom');
+      o.fired.push(e.name);
+    };
+    const onError = (error: unknown, o: typeof owner): void => {
+      o.errors.push(error);
+    };
+    const first = new TimerQueue<Entry, typeof owner>(onDue, onError, owner);
+    const second = new TimerQueue<Entry, typeof owner>(onDue, onError, owner);
+    first.schedule(entry('a'), 10);
+    second.schedule(entry('bad'), 20);
+    second.schedule(entry('b'), 30);
+    jest.advanceTimersByTime(30);
+    expect(owner.fired).toEqual(['a', 'b']);
+    expect(owner.errors).toEqual([new Error('boom')]);
+    first.close();
+    second.close();
+  });
 });

@@ -16,21 +16,31 @@ export interface TimerEntry {
  * nothing; cancelling the earliest entry does not re-arm the Node timer (it fires, finds nothing
  * due, and re-arms), so the usual "answered before the retransmission" case costs no timer calls.
  * A callback that throws is reported to `onError` and never breaks the queue.
+ *
+ * Both callbacks get `owner` as their second argument, so an owner with many queues can hand each
+ * the same shared functions instead of a closure per queue (thousands of idle endpoints hold
+ * thousands of queues).
  */
-export class TimerQueue<T extends TimerEntry> {
+export class TimerQueue<T extends TimerEntry, O = undefined> {
   readonly #heap: T[] = [];
-  readonly #onDue: (entry: T) => void;
-  readonly #onError: (error: unknown) => void;
-  readonly #fire = (): void => this.#run();
+  readonly #onDue: (entry: T, owner: O) => void;
+  readonly #onError: (error: unknown, owner: O) => void;
+  readonly #owner: O;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the armed Node timer fires; Infinity when none is armed. */
   #armedAt = Infinity;
   #seq = 0;
   #closed = false;
 
-  constructor(onDue: (entry: T) => void, onError: (error: unknown) => void) {
+  constructor(onDue: (entry: T, owner: O) => void, onError: (error: unknown, owner: O) => void, owner?: O) {
     this.#onDue = onDue;
     this.#onError = onError;
+    this.#owner = owner as O;
+  }
+
+  /** The Node timer's callback, shared by every queue (the queue rides along as the timer's argument). */
+  static #fire<E extends TimerEntry, P>(queue: TimerQueue<E, P>): void {
+    queue.#run();
   }
 
   get size(): number {
@@ -66,7 +76,7 @@ export class TimerQueue<T extends TimerEntry> {
     // Node fires longer delays (and Infinity) after 1 ms: wait at most the longest it takes, then look again.
     const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, dueAt - Date.now()));
     this.#armedAt = Date.now() + delay;
-    this.#timer = setTimeout(this.#fire, delay);
+    this.#timer = setTimeout(TimerQueue.#fire, delay, this);
   }
 
   #disarm(): void {
@@ -84,9 +94,9 @@ export class TimerQueue<T extends TimerEntry> {
       const entry = heap[0]!;
       this.#remove(entry);
       try {
-        this.#onDue(entry);
+        this.#onDue(entry, this.#owner);
       } catch (error) {
-        this.#onError(error);
+        this.#onError(error, this.#owner);
       }
     }
     const head = heap[0];

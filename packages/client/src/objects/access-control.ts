@@ -39,9 +39,13 @@ function entryInstance(entry: AccessControlEntry): StoredInstance {
   ]);
 }
 
+function createAccessControlInstance(): InstanceHandler {
+  return new StoredInstance();
+}
+
 /** Object 2: Access Control instances, provisioned by the bootstrap server, created by the client, or given at start. */
 export function accessControlObject(entries: readonly AccessControlEntry[] = []): ObjectImplementation {
-  const create = (): InstanceHandler => new StoredInstance();
+  const create = createAccessControlInstance;
   // Most clients start without entries: no instance map for them (it is per client).
   if (entries.length === 0) return { id: ACCESS_CONTROL, create };
   const instances = new Map<number, InstanceHandler>();

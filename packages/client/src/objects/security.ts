@@ -118,7 +118,11 @@ export function securityInstance(config: SecurityConfig): StoredInstance {
   return new StoredInstance(values);
 }
 
-/** Object 0: written by the bootstrap server, never visible to DM servers. */
-export function securityObject(instances: ReadonlyMap<number, InstanceHandler>): ObjectImplementation {
-  return { id: 0, instances, create: () => new StoredInstance() };
+function createSecurityInstance(): InstanceHandler {
+  return new StoredInstance();
+}
+
+/** Object 0 without start instances (the client adds them): written by the bootstrap server, never visible to DM servers. */
+export function securityObject(): ObjectImplementation {
+  return { id: 0, create: createSecurityInstance };
 }

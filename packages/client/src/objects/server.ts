@@ -71,6 +71,23 @@ export class ServerInstance extends StoredInstance {
   }
 }
 
-export function serverObject(actions: ServerActions, instances: ReadonlyMap<number, InstanceHandler>): ObjectImplementation {
-  return { id: 1, instances, create: () => new ServerInstance(actions) };
+/**
+ * Object 1, without start instances (the client adds them). A class so that its `create` is
+ * shared by every client rather than a closure each.
+ */
+class ServerObject implements ObjectImplementation {
+  readonly id = 1;
+  readonly #actions: ServerActions;
+
+  constructor(actions: ServerActions) {
+    this.#actions = actions;
+  }
+
+  create(): InstanceHandler {
+    return new ServerInstance(this.#actions);
+  }
+}
+
+export function serverObject(actions: ServerActions): ObjectImplementation {
+  return new ServerObject(actions);
 }
