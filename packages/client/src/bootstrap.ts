@@ -1,18 +1,15 @@
 import { ContentFormat, canonicalContentFormat, formatPath } from '@lwm2m/core';
-import type { Logger, Lwm2mPath, PeerAddress } from '@lwm2m/core';
-import type { DiscoverLink, Lwm2mCodec } from '@lwm2m/codecs';
+import type { Lwm2mPath, PeerAddress } from '@lwm2m/core';
+import type { DiscoverLink } from '@lwm2m/codecs';
 import { formatDiscoverLinks } from '@lwm2m/codecs';
-import type { CoapEndpoint, IncomingRequest, OutgoingResponse, TransmissionParameters } from '@lwm2m/transport-coap';
+import type { CoapEndpoint, IncomingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode } from '@lwm2m/transport-coap';
-import type { Clock } from '@lwm2m/core';
 import { BadRequestError, Lwm2mRequestError, MethodNotAllowedError, NotAcceptableError, UnsupportedContentFormatError } from './errors.js';
-import type { Lwm2mVersion } from './formats.js';
-import type { ObjectTree } from './object-tree.js';
 import { BOOTSTRAP_CONTEXT } from './object-tree.js';
 import { errorResponse, requestPath } from './request-path.js';
-import type { ClientTransport } from './transport.js';
 import { resolvePeer } from './transport.js';
 import { connectTargetOf } from './security-target.js';
+import type { ClientContext } from './client-context.js';
 
 /** A bootstrap operation, for the client's events. */
 export interface BootstrapOperation {
@@ -20,16 +17,7 @@ export interface BootstrapOperation {
   readonly path: Lwm2mPath;
 }
 
-export interface BootstrapHost {
-  readonly endpointName: string;
-  readonly version: Lwm2mVersion;
-  readonly tree: ObjectTree;
-  readonly codec: Lwm2mCodec;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly transport: ClientTransport;
-  readonly transmission: Partial<TransmissionParameters> | undefined;
-  readonly requestTimeout: number;
+export interface BootstrapHost extends ClientContext {
   bootstrapOperation(event: BootstrapOperation): void;
   /** Whether the provisioned configuration lets the client register somewhere (else Finish gets 4.06). */
   configurationUsable(): boolean;

@@ -2,7 +2,7 @@ import type { Logger, PeerAddress } from '@lwm2m/core';
 import { isLwm2mError } from '@lwm2m/core';
 import type { Lwm2mCodec, NotificationAttributes } from '@lwm2m/codecs';
 import { formatRegistrationLinks } from '@lwm2m/codecs';
-import type { CoapEndpoint, CoapResponse, IncomingRequest, OutgoingRequest, OutgoingResponse, TransmissionParameters } from '@lwm2m/transport-coap';
+import type { CoapEndpoint, CoapResponse, IncomingRequest, OutgoingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode, isSuccessCode } from '@lwm2m/transport-coap';
 import { AttributeStore } from './attributes.js';
 import type { Clock } from '@lwm2m/core';
@@ -14,10 +14,10 @@ import { advertisedFormats } from './formats.js';
 import type { ObjectTree } from './object-tree.js';
 import { Reporter } from './reporter.js';
 import type { ObservedTarget, ReportingHost } from './reporter.js';
-import type { ClientTransport } from './transport.js';
 import { resolvePeer } from './transport.js';
 import { connectTargetOf } from './security-target.js';
 import { readNumber } from './resource-value.js';
+import type { ClientContext } from './client-context.js';
 
 /** Registration retries (TS Core 1.1 §6.2.1.1 Communication Retry Count / Timer, Sequence Delay). */
 export interface RetryPolicy {
@@ -41,20 +41,10 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 export type SessionState = 'idle' | 'registering' | 'registered' | 'disabled' | 'failed' | 'closed';
 
 /** What a server session needs from the client. */
-export interface SessionHost {
-  readonly endpointName: string;
-  readonly version: Lwm2mVersion;
-  readonly tree: ObjectTree;
-  readonly codec: Lwm2mCodec;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly transport: ClientTransport;
+export interface SessionHost extends ClientContext {
   readonly retry: RetryPolicy;
-  readonly transmission: Partial<TransmissionParameters> | undefined;
   /** Queue mode awake window in ms, or undefined without queue mode. */
   readonly awakeTime: number | undefined;
-  /** Timeout of one request (register, update, send) in ms. */
-  readonly requestTimeout: number;
   /** Largest request body reassembled from Block1 blocks (a pushed firmware package); undefined: the endpoint's default. */
   readonly maxBodySize: number | undefined;
   /** A server's CoAP endpoint was opened (the Firmware Update object follows pushed blocks on it). */
