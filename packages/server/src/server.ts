@@ -401,6 +401,24 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /** Whether a request on an existing registration may go on: its DTLS identity, then the authorizer. */
+  async #allowed(
+    operation: 'update' | 'deregister' | 'send',
+    transport: string,
+    request: IncomingRequest,
+    registration: Registration,
+  ): Promise<boolean> {
+    if (!(await this.#checkSecurity(registration.endpoint, request.identity))) return false;
+    return this.#authorize({
+      operation,
+      endpoint: registration.endpoint,
+      peer: request.peer,
+      transport,
+      identity: request.identity,
+      registration,
+    });
+  }
+
   async #register(transport: string, request: IncomingRequest): Promise<OutgoingResponse> {
     const params = parseRegisterQuery(request.query);
     if (!params.ok) return refusalResponse(params);
@@ -439,16 +457,7 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       if (!parsed.ok) return refusalResponse(parsed);
       links = parsed;
     }
-    if (!(await this.#checkSecurity(current.endpoint, request.identity))) return { code: CoapCode.FORBIDDEN };
-    const authorized = await this.#authorize({
-      operation: 'update',
-      endpoint: current.endpoint,
-      peer: request.peer,
-      transport,
-      identity: request.identity,
-      registration: current,
-    });
-    if (!authorized) return { code: CoapCode.FORBIDDEN };
+    if (!(await this.#allowed('update', transport, request, current))) return { code: CoapCode.FORBIDDEN };
     const now = this.#clock.now();
     const lifetime = params.lifetime ?? current.lifetime;
     const result = await this.registrations.update(id, {
@@ -491,16 +500,7 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   async #deregister(transport: string, request: IncomingRequest, id: string): Promise<OutgoingResponse> {
     const current = await this.registrations.get(id);
     if (current === undefined) return { code: CoapCode.NOT_FOUND };
-    if (!(await this.#checkSecurity(current.endpoint, request.identity))) return { code: CoapCode.FORBIDDEN };
-    const authorized = await this.#authorize({
-      operation: 'deregister',
-      endpoint: current.endpoint,
-      peer: request.peer,
-      transport,
-      identity: request.identity,
-      registration: current,
-    });
-    if (!authorized) return { code: CoapCode.FORBIDDEN };
+    if (!(await this.#allowed('deregister', transport, request, current))) return { code: CoapCode.FORBIDDEN };
     const removed = await this.registrations.remove(id);
     if (removed === undefined) return { code: CoapCode.NOT_FOUND };
     await this.#forget(removed, 'deregistered');
@@ -556,16 +556,7 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const registration = await this.registrations.getByAddress(transport, request.peer.address, request.peer.port);
     // TS Core §6.4.1 (Send): a client without a registration with this server gets 4.04.
     if (registration === undefined) return { code: CoapCode.NOT_FOUND, payload: 'not registered' };
-    if (!(await this.#checkSecurity(registration.endpoint, request.identity))) return { code: CoapCode.FORBIDDEN };
-    const authorized = await this.#authorize({
-      operation: 'send',
-      endpoint: registration.endpoint,
-      peer: request.peer,
-      transport,
-      identity: request.identity,
-      registration,
-    });
-    if (!authorized) return { code: CoapCode.FORBIDDEN };
+    if (!(await this.#allowed('send', transport, request, registration))) return { code: CoapCode.FORBIDDEN };
     const format = request.contentFormat;
     let data: TimestampedNodes[];
     try {
