@@ -75,4 +75,81 @@ describe('AES-CCM_8 on reused AES objects', () => {
       plaintext,
     );
   });
+  /** A DTLS-style nonce: 4-byte salt, then epoch and 48-bit sequence number. */
+  function dtlsNonce(salt: Uint8Array, epoch: number, seq: number): Buffer {
+    const nonce = Buffer.alloc(12);
+    nonce.set(salt, 0);
+    nonce.writeUInt16BE(epoch, 4);
+    nonce.writeUIntBE(seq, 6, 6);
+    return nonce;
+  }
+
+  it('agrees with node:crypto for counting nonces (the precomputed keystream) of changing lengths, epochs and salts', () => {
+    const key = randomBytes(16);
+    const sealer = new AesCcm8(key);
+    const opener = new AesCcm8(key);
+    const salt = randomBytes(4);
+    const aad = randomBytes(13);
+    // Sizes that fit the batch, then outgrow it, shrink, jump past a block edge, and a large one.
+    const lengths = [1, 45, 51, 47, 48, 49, 64, 65, 80, 200, 3, 1024, 16, 33];
+    let seq = 0;
+    for (const epoch of [1, 2]) {
+      for (let round = 0; round < 3; round++) {
+        for (const length of lengths) {
+          const nonce = dtlsNonce(salt, epoch, seq++);
+          const plaintext = randomBytes(length);
+          const reference = ccm8Encrypt(key, nonce, aad, plaintext);
+          expect(seal(sealer, nonce, aad, plaintext).toString('hex')).toBe(reference.toString('hex'));
+          expect(opener.open(nonce, aad, reference, 0, reference.length)?.toString('hex')).toBe(
+            plaintext.toString('hex'),
+          );
+        }
+      }
+    }
+    // Out of order, replayed and with another salt: each nonce still gets its own keystream.
+    for (const [s, e, q] of [
+      [salt, 2, seq + 5],
+      [salt, 2, seq + 1],
+      [salt, 2, seq + 1],
+      [randomBytes(4), 2, seq + 2],
+      [salt, 1, seq + 2],
+      [salt, 2, 3],
+    ] as const) {
+      const nonce = dtlsNonce(s, e, q);
+      const plaintext = randomBytes(40);
+      const reference = ccm8Encrypt(key, nonce, aad, plaintext);
+      expect(seal(sealer, nonce, aad, plaintext).toString('hex')).toBe(reference.toString('hex'));
+      expect(opener.open(nonce, aad, reference, 0, reference.length)?.toString('hex')).toBe(
+        plaintext.toString('hex'),
+      );
+    }
+  });
+
+  it('is right at the end of the 48-bit sequence space, where a batch cannot count further', () => {
+    const key = randomBytes(16);
+    const ccm = new AesCcm8(key);
+    const salt = randomBytes(4);
+    const aad = randomBytes(13);
+    for (const seq of [2 ** 48 - 3, 2 ** 48 - 2, 2 ** 48 - 1, 0]) {
+      const nonce = dtlsNonce(salt, 0xffff, seq);
+      const plaintext = randomBytes(30);
+      expect(seal(ccm, nonce, aad, plaintext).toString('hex')).toBe(
+        ccm8Encrypt(key, nonce, aad, plaintext).toString('hex'),
+      );
+    }
+  });
+
+  it('opens ciphertext and tag in place inside a larger buffer, and refuses a truncated one', () => {
+    const key = randomBytes(16);
+    const ccm = new AesCcm8(key);
+    const nonce = randomBytes(12);
+    const aad = randomBytes(13);
+    const plaintext = randomBytes(37);
+    const framed = Buffer.concat([randomBytes(5), ccm8Encrypt(key, nonce, aad, plaintext), randomBytes(3)]);
+    expect(ccm.open(nonce, aad, framed, 5, framed.length - 3)).toEqual(plaintext);
+    expect(ccm.open(nonce, aad, framed, 5, framed.length - 4)).toBeUndefined();
+    expect(ccm.open(nonce, aad, framed, 5, 12)).toBeUndefined();
+    framed[5 + 37 + 7]! ^= 0x80; // last tag byte
+    expect(ccm.open(nonce, aad, framed, 5, framed.length - 3)).toBeUndefined();
+  });
 });

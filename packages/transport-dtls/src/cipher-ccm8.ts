@@ -106,14 +106,16 @@ export class Ccm8Cipher implements RecordCipher {
   ): Uint8Array | undefined {
     if (fragment.length < EXPLICIT_NONCE + TAG) return undefined;
     const length = fragment.length - EXPLICIT_NONCE - TAG;
-    this.nonce.set(fragment.subarray(0, EXPLICIT_NONCE), 4);
-    return this.ccm.decrypt(
-      this.nonce,
+    const nonce = this.nonce;
+    for (let i = 0; i < EXPLICIT_NONCE; i++) nonce[4 + i] = fragment[i]!;
+    return this.ccm.open(
+      nonce,
       cid === undefined
         ? additionalData(type, version, epoch, seq, length, this.aad)
         : cidAdditionalData(version, epoch, seq, cid, length),
-      fragment.subarray(EXPLICIT_NONCE, EXPLICIT_NONCE + length),
-      fragment.subarray(EXPLICIT_NONCE + length),
+      fragment,
+      EXPLICIT_NONCE,
+      fragment.length,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { isNativeError } from 'node:util/types';
 import {
   AbortError,
   createSilentLogger,
@@ -27,6 +28,11 @@ import type { RawPublicKeyVerifier } from './peer-trust.js';
 import { peerAddress } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
 import type { ResumableSession } from './session-cache.js';
+
+/** A record carries at most 2^14 bytes of plaintext (RFC 6347 §4.1, RFC 5246 §6.2.1). */
+const MAX_RECORD_PLAINTEXT = 16384;
+/** What `send` resolves with: nothing to wait for once the socket has the datagram. */
+const SENT: Promise<void> = Promise.resolve();
 
 /** The ECDHE-ECDSA suites (RFC 7925 §4.3): how the client checks the server, and proves itself when asked. */
 export interface EcdsaClientOptions {
@@ -170,24 +176,46 @@ export class DtlsClientConnection implements DatagramSocket {
   }
 
   send(data: Uint8Array, peer: PeerAddress = this.peer): Promise<void> {
-    if (this.closing !== undefined || this.conn.state !== 'established')
-      return Promise.reject(new DtlsNoSessionError('DTLS connection is closed'));
-    if (peer.address !== this.peer.address || peer.port !== this.peer.port) {
-      return Promise.reject(
-        new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`),
-      );
-    }
-    if (data.length > 16384)
-      return Promise.reject(
-        new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`),
-      );
+    const failure = this.refusal(data, peer);
+    if (failure !== undefined) return Promise.reject(failure);
     try {
       // As on the server: no callback and promise per datagram; socket errors are logged.
       this.socket.send(this.conn.sealApplicationData(data), this.peer.port, this.peer.address);
-      return Promise.resolve();
+      return SENT;
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new DtlsNoSessionError('record not sent'));
+      return Promise.reject(isNativeError(error) ? error : new DtlsNoSessionError('record not sent'));
     }
+  }
+
+  /**
+   * `DatagramSocket.sendNow`: `send` without the Promise. A datagram that cannot go (connection
+   * closed or not established, another peer, too long) is dropped like a lost one; a failure of
+   * the socket is reported through `error` when that event has a listener.
+   */
+  sendNow(data: Uint8Array, peer: PeerAddress = this.peer): void {
+    const failure = this.refusal(data, peer);
+    if (failure !== undefined) {
+      this.conn.logger.debug({ err: failure }, 'dtls datagram dropped');
+      return;
+    }
+    try {
+      this.socket.send(this.conn.sealApplicationData(data), this.peer.port, this.peer.address);
+    } catch (error) {
+      const thrown = isNativeError(error) ? error : new DtlsNoSessionError('record not sent');
+      if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', thrown);
+      else this.conn.logger.debug({ err: thrown }, 'dtls datagram dropped');
+    }
+  }
+
+  /** Why `data` cannot be sent to `peer` on this connection; undefined when it can. */
+  private refusal(data: Uint8Array, peer: PeerAddress): Error | undefined {
+    if (this.closing !== undefined || this.conn.state !== 'established')
+      return new DtlsNoSessionError('DTLS connection is closed');
+    if (peer !== this.peer && (peer.address !== this.peer.address || peer.port !== this.peer.port))
+      return new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`);
+    if (data.length > MAX_RECORD_PLAINTEXT)
+      return new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`);
+    return undefined;
   }
 
   address(): PeerAddress {

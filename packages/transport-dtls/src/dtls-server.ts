@@ -1,5 +1,6 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { isNativeError } from 'node:util/types';
 import {
   ClosedError,
   createSilentLogger,
@@ -99,6 +100,11 @@ export interface DtlsServerOptions {
   readonly connectionId?: boolean;
 }
 
+/** A record carries at most 2^14 bytes of plaintext (RFC 6347 §4.1, RFC 5246 §6.2.1). */
+const MAX_RECORD_PLAINTEXT = 16384;
+/** What `send` resolves with: nothing to wait for once the socket has the datagram. */
+const SENT: Promise<void> = Promise.resolve();
+
 /** Length of the connection ids this server issues: random, so they cannot be guessed. */
 const CID_LENGTH = 8;
 /** Record header bytes before the CID: type, version, epoch, sequence number. */
@@ -139,6 +145,11 @@ export class DtlsServer implements DatagramSocket {
   private readonly handshaking = new Set<Association>();
   /** Associations by the connection id we issued them (hex). */
   private readonly byCid = new Map<string, Association>();
+  /**
+   * Associations by their `peer` object, the one our `message` events carry: a reply to it finds
+   * its session without building an address key. Only a hint, checked against `associations`.
+   */
+  private readonly byPeerObject = new WeakMap<PeerAddress, Association>();
   private readonly cookies: CookieGenerator;
   private readonly sessions: SessionCache | undefined;
   private readonly logger: Logger;
@@ -213,36 +224,49 @@ export class DtlsServer implements DatagramSocket {
 
   /** The authenticated identity of an established peer. */
   identityOf(peer: PeerAddress): PeerIdentity | undefined {
-    return this.associations.get(peerKey(peer.address, peer.port))?.identity;
+    return this.associationAt(peer)?.identity;
   }
 
   maxDatagramSize(peer: PeerAddress): number {
-    const a = this.associations.get(peerKey(peer.address, peer.port));
+    const a = this.associationAt(peer);
     return a?.conn.maxPlaintext ?? (this.options.mtu ?? 1400) - 13 - 64;
   }
 
   /** Encrypts for the peer's session and hands the record to the socket; resolves once handed over. */
   send(data: Uint8Array, peer: PeerAddress): Promise<void> {
-    const a = this.associations.get(peerKey(peer.address, peer.port));
-    if (a === undefined || a.conn.state !== 'established')
-      return Promise.reject(new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`));
-    if (data.length > 16384)
-      return Promise.reject(
-        new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`),
-      );
+    const a = this.sessionFor(data, peer);
+    if (a instanceof Error) return Promise.reject(a);
     try {
-      // No send callback: a promise and a callback per datagram cost more than the encryption,
-      // and a failed UDP send is no more final than a lost datagram (socket errors are logged).
-      this.socket.send(a.conn.sealApplicationData(data), peer.port, peer.address);
-      return Promise.resolve();
+      this.sendRecord(a, data, peer);
+      return SENT;
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new DtlsNoSessionError('record not sent'));
+      return Promise.reject(isNativeError(error) ? error : new DtlsNoSessionError('record not sent'));
+    }
+  }
+
+  /**
+   * `DatagramSocket.sendNow`: `send` without the Promise. A datagram that cannot go (no
+   * established session, too long, socket closed) is dropped like a lost one; a socket failure is
+   * reported through `error` when that event has a listener.
+   */
+  sendNow(data: Uint8Array, peer: PeerAddress): void {
+    const a = this.sessionFor(data, peer);
+    if (a instanceof Error) {
+      this.logger.debug({ err: a }, 'dtls datagram dropped');
+      return;
+    }
+    try {
+      this.sendRecord(a, data, peer);
+    } catch (error) {
+      const failure = isNativeError(error) ? error : new DtlsNoSessionError('record not sent');
+      if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', failure);
+      else this.logger.debug({ err: failure }, 'dtls datagram dropped');
     }
   }
 
   /** Ends the association with one peer (close_notify). */
   closeSession(peer: PeerAddress): void {
-    this.associations.get(peerKey(peer.address, peer.port))?.conn.close();
+    this.associationAt(peer)?.conn.close();
   }
 
   on<E extends keyof DatagramSocketEvents>(
@@ -286,6 +310,32 @@ export class DtlsServer implements DatagramSocket {
 
   // ---- internals --------------------------------------------------------------------------
 
+  /** The association at a peer's address (established or not): what `associations` holds for it. */
+  private associationAt(peer: PeerAddress): Association | undefined {
+    const known = this.byPeerObject.get(peer);
+    // `peer` and `key` of an association change together, so this is the same lookup, shorter.
+    if (known !== undefined && known.peer === peer && this.associations.get(known.key) === known)
+      return known;
+    return this.associations.get(peerKey(peer.address, peer.port));
+  }
+
+  /** The established association to send `data` on, or why there is none. */
+  private sessionFor(data: Uint8Array, peer: PeerAddress): Association | Error {
+    const a = this.associationAt(peer);
+    if (a === undefined || a.conn.state !== 'established')
+      return new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`);
+    if (data.length > MAX_RECORD_PLAINTEXT)
+      return new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`);
+    return a;
+  }
+
+  /** Seals one application_data record and hands it to the socket; throws what either throws. */
+  private sendRecord(a: Association, data: Uint8Array, peer: PeerAddress): void {
+    // No send callback: a promise and a callback per datagram cost more than the encryption,
+    // and a failed UDP send is no more final than a lost datagram (socket errors are logged).
+    this.socket.send(a.conn.sealApplicationData(data), peer.port, peer.address);
+  }
+
   private readonly onSocketError = (error: Error): void => {
     this.logger.warn({ err: error }, 'dtls server socket error');
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
@@ -310,7 +360,7 @@ export class DtlsServer implements DatagramSocket {
       this.handleStranger(datagram, rinfo, key);
       return;
     }
-    const next = this.replacements.get(key);
+    const next = this.replacements.size === 0 ? undefined : this.replacements.get(key);
     if (isEpochZeroClientHello(datagram)) {
       // A retransmission of the ClientHello that started a handshake goes to that handshake;
       // any other one starts a new handshake through the cookie exchange (RFC 6347 §4.2.8).
@@ -431,6 +481,7 @@ export class DtlsServer implements DatagramSocket {
         },
       ),
     };
+    this.byPeerObject.set(peer, association);
     try {
       association.conn.role = new ServerHandshake(
         association.conn,
@@ -512,6 +563,7 @@ export class DtlsServer implements DatagramSocket {
     const squatter = this.associations.get(key);
     association.peer = peer;
     association.key = key;
+    this.byPeerObject.set(peer, association);
     this.associations.set(key, association);
     // Whatever held the new address before (a stale session of a reused NAT port) is over.
     if (squatter !== undefined && squatter !== association) squatter.conn.terminate(undefined);
