@@ -46,9 +46,13 @@ function showNode(path: Lwm2mPath, node: Lwm2mNode): string[] {
     case 'resourceInstance':
       return [`${formatPath(path)} ${name(path[2] ?? node.id)} = ${showValue(node.value)}`];
     case 'multipleResource':
-      return [...node.instances].map(([i, v]) => `${formatPath(path)}/${i} ${name(node.id)}[${i}] = ${showValue(v)}`);
+      return [...node.instances].map(
+        ([i, v]) => `${formatPath(path)}/${i} ${name(node.id)}[${i}] = ${showValue(v)}`,
+      );
     case 'objectInstance':
-      return [...node.resources.values()].flatMap((r) => showNode([path[0] ?? 0, node.id, r.id] as Lwm2mPath, r));
+      return [...node.resources.values()].flatMap((r) =>
+        showNode([path[0] ?? 0, node.id, r.id] as Lwm2mPath, r),
+      );
     case 'object':
       return [...node.instances.values()].flatMap((i) => showNode([node.id, i.id] as Lwm2mPath, i));
   }
@@ -70,7 +74,11 @@ const serverDtls = createDtlsServer({
   },
 });
 await serverDtls.listen();
-const server = createServer({ sockets: { coap: serverUdp, coaps: serverDtls }, stores: { security: securityStore }, logger });
+const server = createServer({
+  sockets: { coap: serverUdp, coaps: serverDtls },
+  stores: { security: securityStore },
+  logger,
+});
 await server.listen();
 const coapsPort = serverDtls.address().port;
 say('server', `listening on coap://${HOST}:${serverUdp.address().port} and coaps://${HOST}:${coapsPort}`);
@@ -84,14 +92,22 @@ const bootstrap = createBootstrapServer({
   logger,
   configStore: createMemoryBootstrapConfigStore({
     [ENDPOINT]: {
-      security: [{ uri: `coaps://${HOST}:${coapsPort}`, ssid: 1, mode: 'psk', identity: ENDPOINT, key: pskKey }],
+      security: [
+        { uri: `coaps://${HOST}:${coapsPort}`, ssid: 1, mode: 'psk', identity: ENDPOINT, key: pskKey },
+      ],
       servers: [{ ssid: 1, lifetime: 60, binding: 'U' }],
     },
   }),
 });
-bootstrap.on('bootstrap-request', (e) => say('bootstrap', `request from ${e.endpoint} at ${e.peer.address}:${e.peer.port}`));
-bootstrap.on('bootstrap-finish', (e) => say('bootstrap', `finished ${e.endpoint}: ${e.operations.join(', ')}`));
-bootstrap.on('bootstrap-failed', (e) => say('bootstrap', `FAILED ${e.endpoint} at ${e.step} ${e.path ?? ''}: ${e.reason}`));
+bootstrap.on('bootstrap-request', (e) =>
+  say('bootstrap', `request from ${e.endpoint} at ${e.peer.address}:${e.peer.port}`),
+);
+bootstrap.on('bootstrap-finish', (e) =>
+  say('bootstrap', `finished ${e.endpoint}: ${e.operations.join(', ')}`),
+);
+bootstrap.on('bootstrap-failed', (e) =>
+  say('bootstrap', `FAILED ${e.endpoint} at ${e.step} ${e.path ?? ''}: ${e.reason}`),
+);
 await bootstrap.listen();
 const bootstrapUri = `coap://${HOST}:${bootstrapUdp.address().port}`;
 say('bootstrap', `listening on ${bootstrapUri}`);
@@ -107,7 +123,12 @@ const client = createClient({
     connect: async (target, signal): Promise<DatagramSocket> => {
       if (!target.secure) return createUdpSocket({ address: HOST, port: 0 });
       if (target.security === undefined) throw new Error(`no DTLS credentials for ${target.uri}`);
-      return connectDtls({ peer: { address: target.host, port: target.port }, ...dtlsCredentials(target.security), signal, logger });
+      return connectDtls({
+        peer: { address: target.host, port: target.port },
+        ...dtlsCredentials(target.security),
+        signal,
+        logger,
+      });
     },
   },
   device: { manufacturer: '@lwm2m', model: 'demo', serialNumber: 'D-0001', firmwareVersion: '1.0.0' },
@@ -119,8 +140,12 @@ client.on('execute', (e) => say('client', `executed ${JSON.stringify(e)}`));
 
 const done = new Promise<void>((resolve, reject) => {
   server.once('registered', (registration) => {
-    const how = registration.identity?.kind === 'psk' ? ` (PSK identity ${registration.identity.identity})` : '';
-    say('server', `${registration.endpoint} registered over ${registration.transport}${how}, LwM2M ${registration.version}, lifetime ${registration.lifetime}s`);
+    const how =
+      registration.identity?.kind === 'psk' ? ` (PSK identity ${registration.identity.identity})` : '';
+    say(
+      'server',
+      `${registration.endpoint} registered over ${registration.transport}${how}, LwM2M ${registration.version}, lifetime ${registration.lifetime}s`,
+    );
     manage(registration.endpoint).then(resolve, reject);
   });
 });
@@ -139,8 +164,12 @@ async function manage(endpoint: string): Promise<void> {
 
   await server.writeAttributes(endpoint, '/3303/0/5700', { set: { pmin: 1, pmax: 5 } });
   const observation = await server.observe(endpoint, '/3303/0/5700');
-  say('server', `observing /3303/0/5700 (pmin=1, pmax=5) ${seconds > 0 ? `for ${seconds}s` : 'until Ctrl-C'}`);
-  const stop = seconds > 0 ? setTimeout(() => void observation.cancel({ active: true }), seconds * 1000) : undefined;
+  say(
+    'server',
+    `observing /3303/0/5700 (pmin=1, pmax=5) ${seconds > 0 ? `for ${seconds}s` : 'until Ctrl-C'}`,
+  );
+  const stop =
+    seconds > 0 ? setTimeout(() => void observation.cancel({ active: true }), seconds * 1000) : undefined;
   process.once('SIGINT', () => void observation.cancel({ active: true }));
   for await (const value of observation) {
     if (!value.composite) say('server', `notification ${showNode(value.path, value.node).join('')}`);
@@ -156,7 +185,10 @@ try {
   sensor.stopSimulation();
   const deregistered = new Promise<boolean>((resolve) => server.once('deregistered', () => resolve(true)));
   await client.close();
-  const gone = await Promise.race([deregistered, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref())]);
+  const gone = await Promise.race([
+    deregistered,
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+  ]);
   say('server', gone ? `${ENDPOINT} deregistered` : `${ENDPOINT} did not deregister`);
   await Promise.all([server.close(), bootstrap.close()]);
   await Promise.all([serverUdp.close(), serverDtls.close(), bootstrapUdp.close()]);

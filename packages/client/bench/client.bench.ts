@@ -20,7 +20,13 @@ import { runInNewContext } from 'node:vm';
 import type { DatagramMessage, DatagramSocket, DatagramSocketEvents, PeerAddress } from '@lwm2m/core';
 import { createCoreObjectRegistry } from '@lwm2m/core';
 import { createCodec } from '@lwm2m/codecs';
-import { CoapType, createCoapEndpoint, parseMessage, serializeMessage, CoapOptionNumber } from '@lwm2m/transport-coap';
+import {
+  CoapType,
+  createCoapEndpoint,
+  parseMessage,
+  serializeMessage,
+  CoapOptionNumber,
+} from '@lwm2m/transport-coap';
 import type { CoapEndpoint } from '@lwm2m/transport-coap';
 import { createServer } from '@lwm2m/server';
 import { createClient, TemperatureSensor, temperatureObject } from '../src/index.js';
@@ -115,7 +121,9 @@ async function measureClients(): Promise<{ bytesPerClient: number; registrations
       endpoint: `bench-${i}`,
       registry,
       codec,
-      transport: { connect: () => Promise.resolve(new NetSocket(net, { address: '10.0.0.2', port: port++ })) },
+      transport: {
+        connect: () => Promise.resolve(new NetSocket(net, { address: '10.0.0.2', port: port++ })),
+      },
       servers: [{ uri: 'coap://10.0.0.1:5683', ssid: 1, lifetime: 86400 }],
       device: { manufacturer: 'Acme', model: 'Bench', serialNumber: String(i) },
       objects: [temperatureObject([new TemperatureSensor()])],
@@ -126,9 +134,13 @@ async function measureClients(): Promise<{ bytesPerClient: number; registrations
   }
   await done;
   const elapsed = performance.now() - started;
-  if (responder.registrations() !== N) throw new Error(`expected ${N} registrations, got ${responder.registrations()}`);
+  if (responder.registrations() !== N)
+    throw new Error(`expected ${N} registrations, got ${responder.registrations()}`);
   const after = heap();
-  const result = { bytesPerClient: Math.round((after - before) / N), registrationsPerSec: Math.round((N * 1000) / elapsed) };
+  const result = {
+    bytesPerClient: Math.round((after - before) / N),
+    registrationsPerSec: Math.round((N * 1000) / elapsed),
+  };
   // Deregistration is answered too (any CON gets 2.01 here, which a client treats as success).
   await Promise.all(clients.map((c) => c.close()));
   return result;
@@ -176,7 +188,10 @@ async function measureBareEndpoints(): Promise<number> {
   const net = new Net();
   const before = heap();
   const endpoints: CoapEndpoint[] = [];
-  for (let i = 0; i < N; i++) endpoints.push(createCoapEndpoint({ socket: new NetSocket(net, { address: '10.0.0.2', port: 20000 + i }) }));
+  for (let i = 0; i < N; i++)
+    endpoints.push(
+      createCoapEndpoint({ socket: new NetSocket(net, { address: '10.0.0.2', port: 20000 + i }) }),
+    );
   const after = heap();
   await Promise.all(endpoints.map((e) => e.close()));
   return Math.round((after - before) / N);
@@ -213,6 +228,11 @@ console.log(
     ratioToBareEndpoint: Math.round((clientBytes / bareBytes) * 1000) / 1000,
     registrationsPerSecAgainstLwm2mServer: median(againstServer),
     registrationsPerSecAgainstBareResponder: median(perSecond),
-    samples: { heapBytesPerClient: perClient, registrationsPerSec: perSecond, againstServer, bareEndpointBytes: bare },
+    samples: {
+      heapBytesPerClient: perClient,
+      registrationsPerSec: perSecond,
+      againstServer,
+      bareEndpointBytes: bare,
+    },
   }),
 );

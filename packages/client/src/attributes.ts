@@ -51,10 +51,17 @@ export class AttributeStore {
    * Applies a Write-Attributes request. `resourceType` is the type when `path` names a resource
    * (gt/lt/st need a numeric one). Throws a 4.00 on anything the spec refuses.
    */
-  write(path: Lwm2mPath, changes: AttributeChanges, version: Lwm2mVersion, resourceType: ResourceType | undefined): void {
+  write(
+    path: Lwm2mPath,
+    changes: AttributeChanges,
+    version: Lwm2mVersion,
+    resourceType: ResourceType | undefined,
+  ): void {
     for (const name of [...Object.keys(changes.set), ...changes.unset]) {
-      if (SINCE_1_1.has(name) && version === '1.0') throw new BadRequestError(`attribute ${name} needs LwM2M 1.1`);
-      if (SINCE_1_2.has(name) && version !== '1.2') throw new BadRequestError(`attribute ${name} needs LwM2M 1.2`);
+      if (SINCE_1_1.has(name) && version === '1.0')
+        throw new BadRequestError(`attribute ${name} needs LwM2M 1.1`);
+      if (SINCE_1_2.has(name) && version !== '1.2')
+        throw new BadRequestError(`attribute ${name} needs LwM2M 1.2`);
       if (NUMERIC_ONLY.has(name) && name in changes.set) {
         if (path.length < 3 || resourceType === undefined || !isNumericType(resourceType)) {
           throw new BadRequestError(`attribute ${name} applies to numeric resources only`);

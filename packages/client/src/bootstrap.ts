@@ -4,7 +4,13 @@ import type { DiscoverLink } from '@lwm2m/codecs';
 import { formatDiscoverLinks } from '@lwm2m/codecs';
 import type { CoapEndpoint, IncomingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode } from '@lwm2m/transport-coap';
-import { BadRequestError, Lwm2mRequestError, MethodNotAllowedError, NotAcceptableError, UnsupportedContentFormatError } from './errors.js';
+import {
+  BadRequestError,
+  Lwm2mRequestError,
+  MethodNotAllowedError,
+  NotAcceptableError,
+  UnsupportedContentFormatError,
+} from './errors.js';
 import { BOOTSTRAP_CONTEXT } from './object-tree.js';
 import { errorResponse, requestPath } from './request-path.js';
 import { resolvePeer } from './transport.js';
@@ -87,11 +93,14 @@ export class BootstrapSession {
 
   async #handle(request: IncomingRequest): Promise<OutgoingResponse> {
     try {
-      if (request.method === 'POST' && request.path.length === 1 && request.path[0] === 'bs') return this.#finishRequest();
+      if (request.method === 'POST' && request.path.length === 1 && request.path[0] === 'bs')
+        return this.#finishRequest();
       const path = requestPath(request.path);
       switch (request.method) {
         case 'GET':
-          return request.accept === ContentFormat.LINK ? this.#discover(path) : await this.#read(path, request);
+          return request.accept === ContentFormat.LINK
+            ? this.#discover(path)
+            : await this.#read(path, request);
         case 'PUT':
           return await this.#write(path, request);
         case 'DELETE':
@@ -120,9 +129,13 @@ export class BootstrapSession {
     const tree = this.#host.tree;
     const links = tree.discover(path, BOOTSTRAP_CONTEXT);
     const entries: DiscoverLink[] = [];
-    if (path.length === 0 && this.#host.version !== '1.0') entries.push({ path: [] as unknown as Lwm2mPath, lwm2m: this.#host.version, attributes: {} });
+    if (path.length === 0 && this.#host.version !== '1.0')
+      entries.push({ path: [] as unknown as Lwm2mPath, lwm2m: this.#host.version, attributes: {} });
     for (const link of links) {
-      const entry: { -readonly [K in keyof DiscoverLink]: DiscoverLink[K] } = { path: link.path, attributes: {} };
+      const entry: { -readonly [K in keyof DiscoverLink]: DiscoverLink[K] } = {
+        path: link.path,
+        attributes: {},
+      };
       if (link.version !== undefined) entry.version = link.version;
       const [objectId, instanceId, resourceId] = link.path;
       if (instanceId !== undefined && resourceId === undefined && (objectId === 0 || objectId === 1)) {
@@ -138,14 +151,24 @@ export class BootstrapSession {
       if (link.path.length <= 2) entries.push(entry);
     }
     this.#host.bootstrapOperation({ operation: 'discover', path });
-    return { code: CoapCode.CONTENT, payload: formatDiscoverLinks(entries), contentFormat: ContentFormat.LINK };
+    return {
+      code: CoapCode.CONTENT,
+      payload: formatDiscoverLinks(entries),
+      contentFormat: ContentFormat.LINK,
+    };
   }
 
   async #read(path: Lwm2mPath, request: IncomingRequest): Promise<OutgoingResponse> {
     if (this.#host.version === '1.0') throw new MethodNotAllowedError('Bootstrap-Read needs LwM2M 1.1');
     const node = await this.#host.tree.read(path, BOOTSTRAP_CONTEXT);
-    const format = request.accept === undefined ? ContentFormat.SENML_CBOR : canonicalContentFormat(request.accept);
-    if (!this.#host.codec.supports(format, path.length === 1 ? 'object' : path.length === 2 ? 'objectInstance' : 'resource')) {
+    const format =
+      request.accept === undefined ? ContentFormat.SENML_CBOR : canonicalContentFormat(request.accept);
+    if (
+      !this.#host.codec.supports(
+        format,
+        path.length === 1 ? 'object' : path.length === 2 ? 'objectInstance' : 'resource',
+      )
+    ) {
       throw new NotAcceptableError(`content format ${request.accept} not available here`);
     }
     const payload = this.#host.codec.encode(format, node, path);
@@ -155,7 +178,8 @@ export class BootstrapSession {
 
   async #write(path: Lwm2mPath, request: IncomingRequest): Promise<OutgoingResponse> {
     if (path.length === 0) throw new MethodNotAllowedError('Bootstrap-Write on the root path');
-    if (request.contentFormat === undefined) throw new BadRequestError('Bootstrap-Write without Content-Format');
+    if (request.contentFormat === undefined)
+      throw new BadRequestError('Bootstrap-Write without Content-Format');
     const format = canonicalContentFormat(request.contentFormat);
     if (!this.#host.codec.supports(format) || format === ContentFormat.LINK) {
       throw new UnsupportedContentFormatError(`content format ${request.contentFormat} is not supported`);
@@ -177,7 +201,8 @@ export class BootstrapSession {
       const instances = instanceId === undefined ? tree.instanceIds(id) : [instanceId];
       for (const iid of instances) {
         if (id === 0 && iid === this.#securityInstanceId) {
-          if (instanceId !== undefined) throw new BadRequestError('the bootstrap server account cannot be deleted');
+          if (instanceId !== undefined)
+            throw new BadRequestError('the bootstrap server account cannot be deleted');
           continue;
         }
         if (instanceId !== undefined) await tree.delete([id, iid], BOOTSTRAP_CONTEXT);

@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { ContentFormat, createCoreObjectRegistry, createSilentLogger, formatPath, parsePath } from '@lwm2m/core';
+import {
+  ContentFormat,
+  createCoreObjectRegistry,
+  createSilentLogger,
+  formatPath,
+  parsePath,
+} from '@lwm2m/core';
 import type { Logger, Lwm2mNode, Lwm2mPath, ObjectRegistry, PeerAddress } from '@lwm2m/core';
 import type { Lwm2mCodec } from '@lwm2m/codecs';
 import { createCodec } from '@lwm2m/codecs';
@@ -147,7 +153,10 @@ const SILENT_LOGGER: Logger = Object.freeze(createSilentLogger());
  * with bootstrap, registration life cycle, reporting, Send and queue mode. Create it with
  * {@link createClient}, then `start()`; `close()` deregisters.
  */
-export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHost, BootstrapHost, TreeListener, ServerActions, FirmwareHost {
+export class Lwm2mClient
+  extends EventEmitter<ClientEvents>
+  implements SessionHost, BootstrapHost, TreeListener, ServerActions, FirmwareHost
+{
   readonly endpointName: string;
   readonly version: Lwm2mVersion;
   readonly tree: ObjectTree;
@@ -174,7 +183,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
 
   constructor(options: ClientOptions) {
     super();
-    if (typeof options.endpoint !== 'string' || options.endpoint === '') throw new ClientConfigError('endpoint name required');
+    if (typeof options.endpoint !== 'string' || options.endpoint === '')
+      throw new ClientConfigError('endpoint name required');
     this.endpointName = options.endpoint;
     this.version = options.version ?? '1.1';
     if (this.version !== '1.0' && this.version !== '1.1' && this.version !== '1.2') {
@@ -191,13 +201,19 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     this.#bootstrapTimeout = options.bootstrapTimeout;
     this.maxBodySize = options.maxBodySize;
     const queue = options.queueMode;
-    this.awakeTime = queue === undefined || queue === false ? undefined : queue === true ? DEFAULT_AWAKE_TIME : (queue.awakeTime ?? DEFAULT_AWAKE_TIME);
+    this.awakeTime =
+      queue === undefined || queue === false
+        ? undefined
+        : queue === true
+          ? DEFAULT_AWAKE_TIME
+          : (queue.awakeTime ?? DEFAULT_AWAKE_TIME);
 
     this.tree = new ObjectTree(registry);
     const securities = new Map<number, InstanceHandler>();
     const servers = new Map<number, InstanceHandler>();
     let securityId = 0;
-    if (options.bootstrap !== undefined) securities.set(securityId++, securityInstance({ ...options.bootstrap, bootstrap: true }));
+    if (options.bootstrap !== undefined)
+      securities.set(securityId++, securityInstance({ ...options.bootstrap, bootstrap: true }));
     for (const [index, account] of (options.servers ?? []).entries()) {
       if (!Number.isInteger(account.ssid) || account.ssid < 1 || account.ssid > 65534) {
         throw new ClientConfigError(`server ${account.uri}: ssid must be 1..65534`);
@@ -214,7 +230,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     for (const [id, handler] of servers) this.tree.addInstance(1, id, handler);
     this.tree.addObject(accessControlObject(options.accessControl));
     this.tree.addObject(deviceObject(this.device));
-    this.firmware = options.firmware === undefined ? undefined : new FirmwareUpdateInstance(this, options.firmware);
+    this.firmware =
+      options.firmware === undefined ? undefined : new FirmwareUpdateInstance(this, options.firmware);
     if (this.firmware !== undefined) this.tree.addObject(firmwareUpdateObject(this.firmware));
     for (const object of options.objects ?? []) this.tree.addObject(object);
     this.tree.setAccessControl(new AccessControl(this.tree));
@@ -236,7 +253,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
       this.#startSessions();
       return;
     }
-    if (this.#bootstrapAccount() === undefined) throw new ClientConfigError('no server and no bootstrap server configured');
+    if (this.#bootstrapAccount() === undefined)
+      throw new ClientConfigError('no server and no bootstrap server configured');
     void this.#runBootstrap();
   }
 
@@ -254,7 +272,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
   changed(path: string | Lwm2mPath): void {
     const p = typeof path === 'string' ? parsePath(path) : path;
     const [objectId, instanceId, resourceId] = p;
-    if (objectId === undefined || instanceId === undefined || resourceId === undefined) throw new ClientConfigError('changed() takes a resource path');
+    if (objectId === undefined || instanceId === undefined || resourceId === undefined)
+      throw new ClientConfigError('changed() takes a resource path');
     this.resourceChanged(objectId, instanceId, resourceId);
   }
 
@@ -297,16 +316,21 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
    * or the first registered server. Rejects on LwM2M 1.0, when Mute Send (1/x/23) is set, or
    * when the server refuses.
    */
-  async send(paths: readonly (string | Lwm2mPath)[], options: { ssid?: number; signal?: AbortSignal; timeout?: number } = {}): Promise<void> {
+  async send(
+    paths: readonly (string | Lwm2mPath)[],
+    options: { ssid?: number; signal?: AbortSignal; timeout?: number } = {},
+  ): Promise<void> {
     if (this.version === '1.0') throw new ClientConfigError('Send needs LwM2M 1.1');
     const session =
       options.ssid === undefined
         ? [...this.#sessions.values()].find((s) => s.state === 'registered')
         : this.#sessions.get(options.ssid);
-    if (session === undefined || session.state !== 'registered') throw new Lwm2mRequestError('no registered server to send to');
+    if (session === undefined || session.state !== 'registered')
+      throw new Lwm2mRequestError('no registered server to send to');
     for (const id of this.tree.instanceIds(1)) {
       const server = this.tree.instance(1, id);
-      if (server?.read(0) === session.ssid && server.read(23) === true) throw new Lwm2mRequestError(`Mute Send is set for server ${session.ssid}`);
+      if (server?.read(0) === session.ssid && server.read(23) === true)
+        throw new Lwm2mRequestError(`Mute Send is set for server ${session.ssid}`);
     }
     const nodes = new Map<string, Lwm2mNode>();
     for (const path of paths) {
@@ -399,7 +423,9 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
     const holdOff = readNumber(security?.read(11)) ?? 0;
     if (holdOff > 0 && !(await this.#wait(holdOff * 1000))) return;
     const accountTimeout = readNumber(security?.read(12));
-    const timeout = this.#bootstrapTimeout ?? (accountTimeout !== undefined && accountTimeout > 0 ? accountTimeout * 1000 : 120_000);
+    const timeout =
+      this.#bootstrapTimeout ??
+      (accountTimeout !== undefined && accountTimeout > 0 ? accountTimeout * 1000 : 120_000);
     for (let attempt = 1; this.#closed === undefined; attempt++) {
       const session = new BootstrapSession(this, securityId);
       this.#bootstrap = session;
@@ -457,7 +483,8 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
       } catch {
         continue;
       }
-      if (target.host === host && target.port === port && target.security !== undefined) return target.security;
+      if (target.host === host && target.port === port && target.security !== undefined)
+        return target.security;
     }
     return undefined;
   }
@@ -520,7 +547,13 @@ export class Lwm2mClient extends EventEmitter<ClientEvents> implements SessionHo
   }
 
   triggerBootstrap(): void {
-    this.clock.setTimeout(() => void this.requestBootstrap().catch((error: unknown) => this.logger.warn({ err: error }, 'bootstrap trigger failed')), 0);
+    this.clock.setTimeout(
+      () =>
+        void this.requestBootstrap().catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'bootstrap trigger failed'),
+        ),
+      0,
+    );
   }
 
   registrationParametersChanged(ssid: number): void {

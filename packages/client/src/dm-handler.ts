@@ -6,7 +6,12 @@ import type { IncomingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
 import { CoapCode } from '@lwm2m/transport-coap';
 import type { AttributeStore } from './attributes.js';
 import type { Clock } from '@lwm2m/core';
-import { BadRequestError, MethodNotAllowedError, NotAcceptableError, UnsupportedContentFormatError } from './errors.js';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  NotAcceptableError,
+  UnsupportedContentFormatError,
+} from './errors.js';
 import type { Lwm2mVersion } from './formats.js';
 import { responseFormat } from './formats.js';
 import type { ObjectTree, OperationContext } from './object-tree.js';
@@ -17,7 +22,18 @@ import { errorResponse, requestPath } from './request-path.js';
 /** A device-management operation a server performed, for the client's events. */
 export interface DmOperation {
   readonly ssid: number;
-  readonly operation: 'read' | 'discover' | 'write' | 'write-attributes' | 'execute' | 'create' | 'delete' | 'observe' | 'read-composite' | 'write-composite' | 'observe-composite';
+  readonly operation:
+    | 'read'
+    | 'discover'
+    | 'write'
+    | 'write-attributes'
+    | 'execute'
+    | 'create'
+    | 'delete'
+    | 'observe'
+    | 'read-composite'
+    | 'write-composite'
+    | 'observe-composite';
   readonly paths: readonly Lwm2mPath[];
   /** Execute arguments. */
   readonly args?: string;
@@ -46,10 +62,17 @@ const NODE_FORMATS_FOR_WRITE = new Set<number>([
   ContentFormat.JSON,
   ContentFormat.LWM2M_CBOR,
 ]);
-const COMPOSITE_FORMATS = new Set<number>([ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR, ContentFormat.LWM2M_CBOR]);
+const COMPOSITE_FORMATS = new Set<number>([
+  ContentFormat.SENML_JSON,
+  ContentFormat.SENML_CBOR,
+  ContentFormat.LWM2M_CBOR,
+]);
 
 /** Answers one DM request from a registered server (TS Core §5.4, §6.4 of the Transport spec). */
-export async function handleDeviceManagement(host: DmHost, request: IncomingRequest): Promise<OutgoingResponse> {
+export async function handleDeviceManagement(
+  host: DmHost,
+  request: IncomingRequest,
+): Promise<OutgoingResponse> {
   try {
     const context: OperationContext = { ssid: host.ssid, bootstrap: false };
     switch (request.method) {
@@ -73,7 +96,11 @@ export async function handleDeviceManagement(host: DmHost, request: IncomingRequ
   }
 }
 
-async function get(host: DmHost, request: IncomingRequest, context: OperationContext): Promise<OutgoingResponse> {
+async function get(
+  host: DmHost,
+  request: IncomingRequest,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   const path = requestPath(request.path);
   if (request.accept === ContentFormat.LINK) return discover(host, path, context);
   const node = await host.tree.read(path, context);
@@ -94,7 +121,8 @@ function discover(host: DmHost, path: Lwm2mPath, context: OperationContext): Out
   const links = host.tree.discover(path, context);
   const entries: DiscoverLink[] = links.map((link) => {
     // Discover on a resource shows what it inherits (TS Core §5.4.2 example); elsewhere each link its own.
-    const attributes = path.length === 3 ? host.attributes.inherited(link.path) : (host.attributes.own(link.path) ?? {});
+    const attributes =
+      path.length === 3 ? host.attributes.inherited(link.path) : (host.attributes.own(link.path) ?? {});
     const entry: { -readonly [K in keyof DiscoverLink]: DiscoverLink[K] } = { path: link.path, attributes };
     if (link.version !== undefined) entry.version = link.version;
     if (link.dim !== undefined) entry.dim = link.dim;
@@ -113,9 +141,14 @@ function decodeNode(host: DmHost, request: IncomingRequest, path: Lwm2mPath): Lw
   return host.codec.decode(format, request.payload, path);
 }
 
-async function put(host: DmHost, request: IncomingRequest, context: OperationContext): Promise<OutgoingResponse> {
+async function put(
+  host: DmHost,
+  request: IncomingRequest,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   const path = requestPath(request.path);
-  if (request.payload.byteLength === 0 && request.contentFormat === undefined) return writeAttributes(host, request, path);
+  if (request.payload.byteLength === 0 && request.contentFormat === undefined)
+    return writeAttributes(host, request, path);
   if (path.length < 2) throw new MethodNotAllowedError(`Write on ${formatPath(path)}`);
   const node = decodeNode(host, request, path);
   await host.tree.write(path, node, true, context);
@@ -128,20 +161,33 @@ function writeAttributes(host: DmHost, request: IncomingRequest, path: Lwm2mPath
   if (request.query.length === 0) throw new BadRequestError('Write-Attributes without attributes');
   const [objectId, , resourceId] = path;
   // The target must exist (4.04) and be visible to this server (4.01 on Security).
-  host.tree.discover(path.length === 4 ? (path.slice(0, 3) as unknown as Lwm2mPath) : path, { ssid: host.ssid, bootstrap: false });
-  const type = resourceId === undefined ? undefined : host.tree.registry.getResource(objectId as number, resourceId)?.type;
+  host.tree.discover(path.length === 4 ? (path.slice(0, 3) as unknown as Lwm2mPath) : path, {
+    ssid: host.ssid,
+    bootstrap: false,
+  });
+  const type =
+    resourceId === undefined
+      ? undefined
+      : host.tree.registry.getResource(objectId as number, resourceId)?.type;
   host.attributes.write(path, parseAttributeQuery(request.query), host.version, type);
   host.reporter().reschedule();
   host.operation({ ssid: host.ssid, operation: 'write-attributes', paths: [path] });
   return { code: CoapCode.CHANGED };
 }
 
-async function post(host: DmHost, request: IncomingRequest, context: OperationContext): Promise<OutgoingResponse> {
+async function post(
+  host: DmHost,
+  request: IncomingRequest,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   const path = requestPath(request.path);
   const [objectId, , resourceId] = path;
   if (objectId === undefined) throw new MethodNotAllowedError('POST on the root path');
   if (path.length === 1) return create(host, request, objectId, context);
-  if (path.length === 3 && host.tree.registry.getResource(objectId, resourceId as number)?.operations === 'E') {
+  if (
+    path.length === 3 &&
+    host.tree.registry.getResource(objectId, resourceId as number)?.operations === 'E'
+  ) {
     const args = Buffer.from(request.payload).toString('utf8');
     await host.tree.execute(path, args, context);
     host.operation({ ssid: host.ssid, operation: 'execute', paths: [path], args });
@@ -152,7 +198,9 @@ async function post(host: DmHost, request: IncomingRequest, context: OperationCo
     // POST on a resource is Execute, or (1.1) a partial update adding instances to a multiple resource.
     host.tree.discover(path, { ssid: host.ssid, bootstrap: false });
     if (host.tree.registry.getResource(objectId, resourceId as number)?.multiple !== true) {
-      throw new MethodNotAllowedError(`POST on ${formatPath(path)}: neither executable nor a multiple-instance resource`);
+      throw new MethodNotAllowedError(
+        `POST on ${formatPath(path)}: neither executable nor a multiple-instance resource`,
+      );
     }
   }
   // Partial update of an instance, or (1.1) of a multiple-instance resource.
@@ -162,7 +210,12 @@ async function post(host: DmHost, request: IncomingRequest, context: OperationCo
   return { code: CoapCode.CHANGED };
 }
 
-async function create(host: DmHost, request: IncomingRequest, objectId: number, context: OperationContext): Promise<OutgoingResponse> {
+async function create(
+  host: DmHost,
+  request: IncomingRequest,
+  objectId: number,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   let instance: ObjectInstanceNode | undefined;
   if (request.payload.byteLength > 0) {
     let node: Lwm2mNode;
@@ -195,7 +248,11 @@ function firstFreeInstance(ids: readonly number[]): number {
   return id;
 }
 
-async function remove(host: DmHost, request: IncomingRequest, context: OperationContext): Promise<OutgoingResponse> {
+async function remove(
+  host: DmHost,
+  request: IncomingRequest,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   const path = requestPath(request.path);
   await host.tree.delete(path, context);
   host.attributes.removeBelow(path);
@@ -205,10 +262,13 @@ async function remove(host: DmHost, request: IncomingRequest, context: Operation
 }
 
 function compositeRequestFormat(request: IncomingRequest): number {
-  if (request.contentFormat === undefined) throw new BadRequestError('composite request without Content-Format');
+  if (request.contentFormat === undefined)
+    throw new BadRequestError('composite request without Content-Format');
   const format = canonicalContentFormat(request.contentFormat);
   if (format !== ContentFormat.SENML_JSON && format !== ContentFormat.SENML_CBOR) {
-    throw new UnsupportedContentFormatError(`content format ${request.contentFormat} cannot carry a path list`);
+    throw new UnsupportedContentFormatError(
+      `content format ${request.contentFormat} cannot carry a path list`,
+    );
   }
   return format;
 }
@@ -224,7 +284,8 @@ async function fetch(host: DmHost, request: IncomingRequest): Promise<OutgoingRe
   let format = requestFormat;
   if (request.accept !== undefined) {
     format = canonicalContentFormat(request.accept);
-    if (!COMPOSITE_FORMATS.has(format)) throw new NotAcceptableError(`content format ${request.accept} cannot carry a composite answer`);
+    if (!COMPOSITE_FORMATS.has(format))
+      throw new NotAcceptableError(`content format ${request.accept} cannot carry a composite answer`);
   }
   const context: OperationContext = { ssid: host.ssid, bootstrap: false };
   const nodes = new Map<string, Lwm2mNode>();
@@ -241,7 +302,9 @@ async function fetch(host: DmHost, request: IncomingRequest): Promise<OutgoingRe
   const payload = host.codec.encodeComposite(format, nodes);
   if (request.observe === 0) {
     const observation = request.acceptObserve();
-    host.reporter().add(new ObservedTarget(observation, paths, true, format, host.clock.now()), list, payload);
+    host
+      .reporter()
+      .add(new ObservedTarget(observation, paths, true, format, host.clock.now()), list, payload);
     host.operation({ ssid: host.ssid, operation: 'observe-composite', paths });
   } else {
     host.operation({ ssid: host.ssid, operation: 'read-composite', paths });
@@ -250,21 +313,30 @@ async function fetch(host: DmHost, request: IncomingRequest): Promise<OutgoingRe
 }
 
 /** Write-Composite (iPATCH on the root): resources are replaced, resource instances merged. */
-async function writeComposite(host: DmHost, request: IncomingRequest, context: OperationContext): Promise<OutgoingResponse> {
+async function writeComposite(
+  host: DmHost,
+  request: IncomingRequest,
+  context: OperationContext,
+): Promise<OutgoingResponse> {
   if (host.version === '1.0') return { code: CoapCode.METHOD_NOT_ALLOWED };
-  if (requestPath(request.path).length !== 0) throw new MethodNotAllowedError('iPATCH on a path other than the root');
-  if (request.contentFormat === undefined) throw new BadRequestError('Write-Composite without Content-Format');
+  if (requestPath(request.path).length !== 0)
+    throw new MethodNotAllowedError('iPATCH on a path other than the root');
+  if (request.contentFormat === undefined)
+    throw new BadRequestError('Write-Composite without Content-Format');
   const format = canonicalContentFormat(request.contentFormat);
-  if (!COMPOSITE_FORMATS.has(format)) throw new UnsupportedContentFormatError(`content format ${request.contentFormat} cannot carry a composite write`);
+  if (!COMPOSITE_FORMATS.has(format))
+    throw new UnsupportedContentFormatError(
+      `content format ${request.contentFormat} cannot carry a composite write`,
+    );
   const nodes = host.codec.decodeComposite(format, request.payload);
   const paths: Lwm2mPath[] = [];
   for (const [text, node] of nodes) {
     const path = requestPath(text.split('/').slice(1));
-    if (path.length < 3) throw new BadRequestError(`Write-Composite on ${text}: only resources and resource instances`);
+    if (path.length < 3)
+      throw new BadRequestError(`Write-Composite on ${text}: only resources and resource instances`);
     await host.tree.write(path, node, true, context);
     paths.push(path);
   }
   host.operation({ ssid: host.ssid, operation: 'write-composite', paths });
   return { code: CoapCode.CHANGED };
 }
-

@@ -14,7 +14,13 @@ export { parseServerUri } from './transport.js';
 export type { Clock } from '@lwm2m/core';
 export { systemClock } from '@lwm2m/core';
 export type { Lwm2mVersion } from './formats.js';
-export type { InstanceHandler, ObjectImplementation, ResourceContent, ChangeSink, WriteContext } from './instance.js';
+export type {
+  InstanceHandler,
+  ObjectImplementation,
+  ResourceContent,
+  ChangeSink,
+  WriteContext,
+} from './instance.js';
 export { StoredInstance } from './stored-instance.js';
 export type { InitialValues } from './stored-instance.js';
 export { ObjectTree } from './object-tree.js';
@@ -64,9 +70,15 @@ export { ServerInstance } from './objects/server.js';
 export type { ServerConfig, ServerActions } from './objects/server.js';
 export { DeviceInstance } from './objects/device.js';
 export type { DeviceInfo } from './objects/device.js';
-export { connectivityMonitoringInstance, connectivityMonitoringObject } from './objects/connectivity-monitoring.js';
+export {
+  connectivityMonitoringInstance,
+  connectivityMonitoringObject,
+} from './objects/connectivity-monitoring.js';
 export type { ConnectivityInfo } from './objects/connectivity-monitoring.js';
 export { LocationInstance, locationObject } from './objects/location.js';
-export { ConnectivityStatisticsInstance, connectivityStatisticsObject } from './objects/connectivity-statistics.js';
+export {
+  ConnectivityStatisticsInstance,
+  connectivityStatisticsObject,
+} from './objects/connectivity-statistics.js';
 export { TemperatureSensor, temperatureObject } from './objects/temperature.js';
 export type { TemperatureOptions } from './objects/temperature.js';

@@ -16,8 +16,20 @@ import type {
   ResourceNode,
   ResourceValue,
 } from '@lwm2m/core';
-import { BadRequestError, ClientConfigError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from './errors.js';
-import type { ChangeSink, InstanceHandler, ObjectImplementation, ResourceContent, WriteContext } from './instance.js';
+import {
+  BadRequestError,
+  ClientConfigError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+} from './errors.js';
+import type {
+  ChangeSink,
+  InstanceHandler,
+  ObjectImplementation,
+  ResourceContent,
+  WriteContext,
+} from './instance.js';
 import { checkResourceValue } from './value-check.js';
 
 /** Who asks: a DM server (by Short Server ID), the bootstrap server, or the device itself. */
@@ -128,8 +140,10 @@ export class ObjectTree implements ChangeSink {
   /** Adds an object; its definition must be in the registry. */
   addObject(implementation: ObjectImplementation): void {
     const definition = this.registry.getObject(implementation.id);
-    if (definition === undefined) throw new ClientConfigError(`object ${implementation.id} is not in the object registry`);
-    if (this.#objects.has(implementation.id)) throw new ClientConfigError(`object ${implementation.id} added twice`);
+    if (definition === undefined)
+      throw new ClientConfigError(`object ${implementation.id} is not in the object registry`);
+    if (this.#objects.has(implementation.id))
+      throw new ClientConfigError(`object ${implementation.id} added twice`);
     const creator = implementation.create === undefined ? undefined : (implementation as Creator);
     const entry: ObjectEntry = { definition, creator, instances: new Map() };
     this.#objects.set(implementation.id, entry);
@@ -161,7 +175,8 @@ export class ObjectTree implements ChangeSink {
   addInstance(objectId: number, instanceId: number, handler: InstanceHandler): void {
     const entry = this.#objects.get(objectId);
     if (entry === undefined) throw new ClientConfigError(`object ${objectId} is not part of this client`);
-    if (entry.instances.has(instanceId)) throw new ClientConfigError(`instance /${objectId}/${instanceId} exists`);
+    if (entry.instances.has(instanceId))
+      throw new ClientConfigError(`instance /${objectId}/${instanceId} exists`);
     this.#attach(entry, instanceId, handler);
     this.#listener?.instancesChanged(objectId);
   }
@@ -185,7 +200,10 @@ export class ObjectTree implements ChangeSink {
       if (id === SECURITY || id === OSCORE) continue;
       const entry = this.#objects.get(id) as ObjectEntry;
       const instances = this.instanceIds(id);
-      out.set(id, entry.definition.version === '1.0' ? { instances } : { version: entry.definition.version, instances });
+      out.set(
+        id,
+        entry.definition.version === '1.0' ? { instances } : { version: entry.definition.version, instances },
+      );
     }
     return out;
   }
@@ -196,7 +214,8 @@ export class ObjectTree implements ChangeSink {
   }
 
   close(): void {
-    for (const entry of this.#objects.values()) for (const handler of entry.instances.values()) handler.detach?.();
+    for (const entry of this.#objects.values())
+      for (const handler of entry.instances.values()) handler.detach?.();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -214,7 +233,8 @@ export class ObjectTree implements ChangeSink {
       // An object-level Read shows only the instances this server may read.
       const instances: ObjectInstanceNode[] = [];
       for (const id of this.instanceIds(objectId)) {
-        if (this.#allows(context, objectId, id, AccessRight.READ)) instances.push(await this.#readInstance(entry, id));
+        if (this.#allows(context, objectId, id, AccessRight.READ))
+          instances.push(await this.#readInstance(entry, id));
       }
       return objectNode(objectId, instances);
     }
@@ -227,7 +247,8 @@ export class ObjectTree implements ChangeSink {
     const content = await handler.read(resourceId);
     if (content === undefined) throw new NotFoundError(`${formatPath(path)} not found`);
     if (resourceInstanceId === undefined) return this.#resourceNode(def, content);
-    if (!isMap(content)) throw new NotFoundError(`${formatPath(path)}: resource ${resourceId} has no instances`);
+    if (!isMap(content))
+      throw new NotFoundError(`${formatPath(path)}: resource ${resourceId} has no instances`);
     const value = content.get(resourceInstanceId);
     if (value === undefined) throw new NotFoundError(`${formatPath(path)} not found`);
     return resourceInstance(resourceInstanceId, def.type, value);
@@ -258,7 +279,10 @@ export class ObjectTree implements ChangeSink {
     if (def.multiple) {
       return multipleResource(def.id, def.type, isMap(content) ? content : new Map([[0, content]]));
     }
-    if (isMap(content)) throw new ClientConfigError(`resource ${def.id} is single-instance but its handler returned several values`);
+    if (isMap(content))
+      throw new ClientConfigError(
+        `resource ${def.id} is single-instance but its handler returned several values`,
+      );
     return singleResource(def.id, def.type, content);
   }
 
@@ -278,23 +302,29 @@ export class ObjectTree implements ChangeSink {
       // Only the bootstrap server writes a whole object (TS Core §5.2.7.4).
       if (!context.bootstrap) throw new MethodNotAllowedError('Write on an object');
       if (node.kind !== 'object') throw new BadRequestError('payload is not an object');
-      for (const instance of node.instances.values()) this.#checkResources(entry, instance.resources.values(), context);
-      for (const instance of node.instances.values()) await this.#writeInstance(entry, instance, true, writeContext, true);
+      for (const instance of node.instances.values())
+        this.#checkResources(entry, instance.resources.values(), context);
+      for (const instance of node.instances.values())
+        await this.#writeInstance(entry, instance, true, writeContext, true);
       return;
     }
     if (entry.instances.has(instanceId)) this.#checkAccess(context, objectId, instanceId, AccessRight.WRITE);
     if (resourceId === undefined) {
-      if (node.kind !== 'objectInstance' || node.id !== instanceId) throw new BadRequestError(`payload is not instance ${instanceId}`);
+      if (node.kind !== 'objectInstance' || node.id !== instanceId)
+        throw new BadRequestError(`payload is not instance ${instanceId}`);
       this.#checkResources(entry, node.resources.values(), context);
-      if (!entry.instances.has(instanceId) && !context.bootstrap) throw new NotFoundError(`${formatPath(path)} not found`);
+      if (!entry.instances.has(instanceId) && !context.bootstrap)
+        throw new NotFoundError(`${formatPath(path)} not found`);
       await this.#writeInstance(entry, node, replace, writeContext, context.bootstrap);
       return;
     }
     const def = this.#resourceDefinition(entry, resourceId);
     const handler = this.#bootstrapOrExistingHandler(entry, instanceId, context);
     if (resourceInstanceId === undefined) {
-      if (node.kind !== 'resource' && node.kind !== 'multipleResource') throw new BadRequestError('payload is not a resource');
-      if (node.id !== resourceId) throw new BadRequestError(`payload is resource ${node.id}, not ${resourceId}`);
+      if (node.kind !== 'resource' && node.kind !== 'multipleResource')
+        throw new BadRequestError('payload is not a resource');
+      if (node.id !== resourceId)
+        throw new BadRequestError(`payload is resource ${node.id}, not ${resourceId}`);
       this.#checkResources(entry, [node], context);
       let content = this.#content(node);
       if (!replace && isMap(content)) content = await this.#merged(handler, resourceId, content);
@@ -302,11 +332,16 @@ export class ObjectTree implements ChangeSink {
       this.#changed(objectId, instanceId, resourceId);
       return;
     }
-    if (!def.multiple) throw new NotFoundError(`${formatPath(path)}: resource ${resourceId} is single-instance`);
-    if (node.kind !== 'resourceInstance' && !(node.kind === 'multipleResource' && node.instances.size === 1)) {
+    if (!def.multiple)
+      throw new NotFoundError(`${formatPath(path)}: resource ${resourceId} is single-instance`);
+    if (
+      node.kind !== 'resourceInstance' &&
+      !(node.kind === 'multipleResource' && node.instances.size === 1)
+    ) {
       throw new BadRequestError('payload is not a resource instance');
     }
-    const value = node.kind === 'resourceInstance' ? node.value : ([...node.instances.values()][0] as ResourceValue);
+    const value =
+      node.kind === 'resourceInstance' ? node.value : ([...node.instances.values()][0] as ResourceValue);
     this.#checkWritable(def, context);
     checkResourceValue(def, value);
     const merged = await this.#merged(handler, resourceId, new Map([[resourceInstanceId, value]]));
@@ -342,12 +377,21 @@ export class ObjectTree implements ChangeSink {
     for (const resource of node.resources.values()) this.#changed(entry.definition.id, node.id, resource.id);
   }
 
-  async #writeResource(handler: InstanceHandler, def: ResourceDefinition, content: ResourceContent, context: WriteContext): Promise<void> {
+  async #writeResource(
+    handler: InstanceHandler,
+    def: ResourceDefinition,
+    content: ResourceContent,
+    context: WriteContext,
+  ): Promise<void> {
     if (handler.write === undefined) throw new MethodNotAllowedError(`resource ${def.id} cannot be written`);
     await handler.write(def.id, content, context);
   }
 
-  async #merged(handler: InstanceHandler, resourceId: number, update: ReadonlyMap<number, ResourceValue>): Promise<Map<number, ResourceValue>> {
+  async #merged(
+    handler: InstanceHandler,
+    resourceId: number,
+    update: ReadonlyMap<number, ResourceValue>,
+  ): Promise<Map<number, ResourceValue>> {
     const current = await handler.read(resourceId);
     const merged = new Map<number, ResourceValue>(current !== undefined && isMap(current) ? current : []);
     for (const [id, value] of update) merged.set(id, value);
@@ -360,13 +404,15 @@ export class ObjectTree implements ChangeSink {
 
   #checkWritable(def: ResourceDefinition, context: OperationContext): void {
     if (executable(def)) throw new MethodNotAllowedError(`resource ${def.id} is executable`);
-    if (!context.bootstrap && !writable(def)) throw new MethodNotAllowedError(`resource ${def.id} (${def.name}) is not writable`);
+    if (!context.bootstrap && !writable(def))
+      throw new MethodNotAllowedError(`resource ${def.id} (${def.name}) is not writable`);
   }
 
   #checkResources(entry: ObjectEntry, resources: Iterable<ResourceNode>, context: OperationContext): void {
     for (const resource of resources) {
       const def = entry.definition.resources.get(resource.id);
-      if (def === undefined) throw new NotFoundError(`object ${entry.definition.id} has no resource ${resource.id}`);
+      if (def === undefined)
+        throw new NotFoundError(`object ${entry.definition.id} has no resource ${resource.id}`);
       this.#checkWritable(def, context);
       if (def.multiple !== (resource.kind === 'multipleResource')) {
         // A single value for a multiple resource (text formats) counts as instance 0 in no format we speak.
@@ -382,7 +428,12 @@ export class ObjectTree implements ChangeSink {
 
   async execute(path: Lwm2mPath, args: string, context: OperationContext): Promise<void> {
     const [objectId, instanceId, resourceId, resourceInstanceId] = path;
-    if (objectId === undefined || instanceId === undefined || resourceId === undefined || resourceInstanceId !== undefined) {
+    if (
+      objectId === undefined ||
+      instanceId === undefined ||
+      resourceId === undefined ||
+      resourceInstanceId !== undefined
+    ) {
       throw new MethodNotAllowedError(`Execute on ${formatPath(path)}`);
     }
     const entry = this.#entry(objectId, context);
@@ -390,19 +441,25 @@ export class ObjectTree implements ChangeSink {
     if (!executable(def)) throw new MethodNotAllowedError(`resource ${formatPath(path)} is not executable`);
     const handler = this.#handler(entry, instanceId);
     this.#checkAccess(context, objectId, instanceId, AccessRight.EXECUTE);
-    if (!this.#has(handler, resourceId) || handler.execute === undefined) throw new NotFoundError(`${formatPath(path)} not found`);
+    if (!this.#has(handler, resourceId) || handler.execute === undefined)
+      throw new NotFoundError(`${formatPath(path)} not found`);
     await handler.execute(resourceId, args);
   }
 
   /** Create on an object; resolves with the new instance id. */
-  async create(objectId: number, node: ObjectInstanceNode | undefined, context: OperationContext): Promise<number> {
+  async create(
+    objectId: number,
+    node: ObjectInstanceNode | undefined,
+    context: OperationContext,
+  ): Promise<number> {
     const entry = this.#entry(objectId, context);
     const creator = entry.creator;
     if (creator === undefined) throw new MethodNotAllowedError(`object ${objectId} does not allow Create`);
     this.#checkAccess(context, objectId, undefined, AccessRight.CREATE);
     const instanceId = node?.id ?? this.#freeInstanceId(entry);
     if (entry.instances.has(instanceId)) throw new BadRequestError(`/${objectId}/${instanceId} exists`);
-    if (!entry.definition.multiple && entry.instances.size > 0) throw new BadRequestError(`object ${objectId} is single-instance`);
+    if (!entry.definition.multiple && entry.instances.size > 0)
+      throw new BadRequestError(`object ${objectId} is single-instance`);
     const resources = node?.resources.values() ?? [];
     // Create may set any resource except executables (TS Core §5.4.5).
     this.#checkResources(entry, resources, { ssid: context.ssid, bootstrap: true });
@@ -414,7 +471,8 @@ export class ObjectTree implements ChangeSink {
       }
     }
     this.#attach(entry, instanceId, handler);
-    if (context.ssid !== undefined && !context.bootstrap) this.#access?.created(context.ssid, objectId, instanceId);
+    if (context.ssid !== undefined && !context.bootstrap)
+      this.#access?.created(context.ssid, objectId, instanceId);
     this.#listener?.instancesChanged(objectId);
     const writeContext: WriteContext = { ssid: context.ssid, bootstrap: context.bootstrap };
     if (node !== undefined) await this.#writeInstance(entry, node, false, writeContext, false);
@@ -450,7 +508,11 @@ export class ObjectTree implements ChangeSink {
     const entry = this.#entry(objectId, context);
     const links: TreeLink[] = [];
     if (instanceId === undefined) {
-      links.push(entry.definition.version === '1.0' ? { path: [objectId] } : { path: [objectId], version: entry.definition.version });
+      links.push(
+        entry.definition.version === '1.0'
+          ? { path: [objectId] }
+          : { path: [objectId], version: entry.definition.version },
+      );
       for (const id of this.instanceIds(objectId)) {
         if (this.#allows(context, objectId, id, AccessRight.READ)) this.#instanceLinks(entry, id, links);
       }
@@ -472,10 +534,16 @@ export class ObjectTree implements ChangeSink {
   #instanceLinks(entry: ObjectEntry, instanceId: number, links: TreeLink[]): void {
     const handler = this.#handler(entry, instanceId);
     links.push({ path: [entry.definition.id, instanceId] });
-    for (const id of this.#presentResources(entry, handler)) links.push(this.#resourceLink(entry, instanceId, id, handler));
+    for (const id of this.#presentResources(entry, handler))
+      links.push(this.#resourceLink(entry, instanceId, id, handler));
   }
 
-  #resourceLink(entry: ObjectEntry, instanceId: number, resourceId: number, handler: InstanceHandler): TreeLink {
+  #resourceLink(
+    entry: ObjectEntry,
+    instanceId: number,
+    resourceId: number,
+    handler: InstanceHandler,
+  ): TreeLink {
     const def = entry.definition.resources.get(resourceId) as ResourceDefinition;
     const path: Lwm2mPath = [entry.definition.id, instanceId, resourceId];
     if (!def.multiple || !readable(def)) return { path };
@@ -489,7 +557,11 @@ export class ObjectTree implements ChangeSink {
     const links: TreeLink[] = [];
     for (const id of this.objectIds()) {
       const entry = this.#objects.get(id) as ObjectEntry;
-      links.push(entry.definition.version === '1.0' ? { path: [id] } : { path: [id], version: entry.definition.version });
+      links.push(
+        entry.definition.version === '1.0'
+          ? { path: [id] }
+          : { path: [id], version: entry.definition.version },
+      );
       for (const instanceId of this.instanceIds(id)) links.push({ path: [id, instanceId] });
     }
     return links;
@@ -506,13 +578,23 @@ export class ObjectTree implements ChangeSink {
     return entry;
   }
 
-  #allows(context: OperationContext, objectId: number, instanceId: number | undefined, right: number): boolean {
+  #allows(
+    context: OperationContext,
+    objectId: number,
+    instanceId: number | undefined,
+    right: number,
+  ): boolean {
     if (this.#access === undefined || context.bootstrap || context.ssid === undefined) return true;
     return this.#access.allows(context.ssid, objectId, instanceId, right);
   }
 
   /** 4.01 when the Access Control object refuses this server the operation (TS Core 1.1 §7.3.2). */
-  #checkAccess(context: OperationContext, objectId: number, instanceId: number | undefined, right: number): void {
+  #checkAccess(
+    context: OperationContext,
+    objectId: number,
+    instanceId: number | undefined,
+    right: number,
+  ): void {
     if (!this.#allows(context, objectId, instanceId, right)) {
       const target = instanceId === undefined ? `/${objectId}` : `/${objectId}/${instanceId}`;
       throw new UnauthorizedError(`server ${String(context.ssid)} has no access right ${right} on ${target}`);
@@ -525,7 +607,11 @@ export class ObjectTree implements ChangeSink {
     return handler;
   }
 
-  #bootstrapOrExistingHandler(entry: ObjectEntry, instanceId: number, context: OperationContext): InstanceHandler {
+  #bootstrapOrExistingHandler(
+    entry: ObjectEntry,
+    instanceId: number,
+    context: OperationContext,
+  ): InstanceHandler {
     const handler = entry.instances.get(instanceId);
     if (handler !== undefined) return handler;
     if (!context.bootstrap) throw new NotFoundError(`/${entry.definition.id}/${instanceId} not found`);
@@ -534,7 +620,8 @@ export class ObjectTree implements ChangeSink {
 
   #createHandler(entry: ObjectEntry, instanceId: number): InstanceHandler {
     const creator = entry.creator;
-    if (creator === undefined) throw new MethodNotAllowedError(`object ${entry.definition.id} does not allow Create`);
+    if (creator === undefined)
+      throw new MethodNotAllowedError(`object ${entry.definition.id} does not allow Create`);
     const handler = creator.create(instanceId);
     this.#attach(entry, instanceId, handler);
     this.#listener?.instancesChanged(entry.definition.id);
@@ -548,7 +635,8 @@ export class ObjectTree implements ChangeSink {
 
   #resourceDefinition(entry: ObjectEntry, resourceId: number): ResourceDefinition {
     const def = entry.definition.resources.get(resourceId);
-    if (def === undefined) throw new NotFoundError(`object ${entry.definition.id} has no resource ${resourceId}`);
+    if (def === undefined)
+      throw new NotFoundError(`object ${entry.definition.id} has no resource ${resourceId}`);
     return def;
   }
 

@@ -40,7 +40,13 @@ export class ObservedTarget {
   timer: unknown;
   timerAt = 0;
 
-  constructor(observation: ServerObservation, paths: readonly Lwm2mPath[], composite: boolean, format: number, now: number) {
+  constructor(
+    observation: ServerObservation,
+    paths: readonly Lwm2mPath[],
+    composite: boolean,
+    format: number,
+    now: number,
+  ) {
     this.observation = observation;
     this.paths = paths;
     this.composite = composite;
@@ -134,7 +140,13 @@ export class Reporter {
     return target.paths.map((p) => this.#host.attributes.effective(p, defaults));
   }
 
-  #periods(all: readonly NotificationAttributes[]): { pmin: number; pmax: number | undefined; epmin: number; epmax: number | undefined; con: boolean | undefined } {
+  #periods(all: readonly NotificationAttributes[]): {
+    pmin: number;
+    pmax: number | undefined;
+    epmin: number;
+    epmax: number | undefined;
+    con: boolean | undefined;
+  } {
     let pmin = Infinity;
     let pmax: number | undefined;
     let epmin = Infinity;
@@ -144,28 +156,38 @@ export class Reporter {
       pmin = Math.min(pmin, a.pmin ?? 0);
       epmin = Math.min(epmin, a.epmin ?? 0);
       // pmax ≤ pmin is ignored (TS Core §5.1.2); 0 means none.
-      if (a.pmax !== undefined && a.pmax > 0 && a.pmax >= (a.pmin ?? 0)) pmax = pmax === undefined ? a.pmax : Math.min(pmax, a.pmax);
-      if (a.epmax !== undefined && a.epmax > 0 && a.epmax >= (a.epmin ?? 0)) epmax = epmax === undefined ? a.epmax : Math.min(epmax, a.epmax);
+      if (a.pmax !== undefined && a.pmax > 0 && a.pmax >= (a.pmin ?? 0))
+        pmax = pmax === undefined ? a.pmax : Math.min(pmax, a.pmax);
+      if (a.epmax !== undefined && a.epmax > 0 && a.epmax >= (a.epmin ?? 0))
+        epmax = epmax === undefined ? a.epmax : Math.min(epmax, a.epmax);
       if (a.con !== undefined) con = (con ?? false) || a.con === 1;
     }
     return { pmin: pmin === Infinity ? 0 : pmin, pmax, epmin: epmin === Infinity ? 0 : epmin, epmax, con };
   }
 
   /** Whether the change from the last notified sample to `now` meets a path's conditions. */
-  #conditionMet(a: NotificationAttributes, last: Sample, previous: Sample, now: Sample, changed: boolean): boolean {
+  #conditionMet(
+    a: NotificationAttributes,
+    last: Sample,
+    previous: Sample,
+    now: Sample,
+    changed: boolean,
+  ): boolean {
     if (typeof now === 'boolean' && a.edge !== undefined) {
       return previous !== now && (a.edge === 1 ? now : !now);
     }
     const thresholds = a.gt !== undefined || a.lt !== undefined || a.st !== undefined;
     if (!thresholds || typeof now !== 'number') return changed;
     if (typeof last !== 'number') return true;
-    if (a.gt !== undefined && (last <= a.gt) !== (now <= a.gt)) return true;
-    if (a.lt !== undefined && (last < a.lt) !== (now < a.lt)) return true;
+    if (a.gt !== undefined && last <= a.gt !== now <= a.gt) return true;
+    if (a.lt !== undefined && last < a.lt !== now < a.lt) return true;
     if (a.st !== undefined && Math.abs(now - last) >= a.st) return true;
     return false;
   }
 
-  async #read(target: ObservedTarget): Promise<{ nodes: (Lwm2mNode | undefined)[]; payload: Uint8Array } | undefined> {
+  async #read(
+    target: ObservedTarget,
+  ): Promise<{ nodes: (Lwm2mNode | undefined)[]; payload: Uint8Array } | undefined> {
     const { tree, codec } = this.#host;
     try {
       if (!target.composite) {
@@ -183,7 +205,10 @@ export class Reporter {
       return { nodes, payload: codec.encodeComposite(target.format, map) };
     } catch (error) {
       // The target went away (instance deleted): the observation ends with it.
-      this.#host.logger.debug({ err: error, path: target.paths.map(formatPath) }, 'observed path unreadable; cancelling');
+      this.#host.logger.debug(
+        { err: error, path: target.paths.map(formatPath) },
+        'observed path unreadable; cancelling',
+      );
       target.observation.cancel();
       return undefined;
     }
@@ -211,7 +236,16 @@ export class Reporter {
     const changed = !equalBytes(current.payload, target.lastPayload);
     let met = false;
     for (let i = 0; i < all.length; i++) {
-      if (this.#conditionMet(all[i] as NotificationAttributes, target.lastSamples[i], target.evaluatedSamples[i], samples[i], changed)) met = true;
+      if (
+        this.#conditionMet(
+          all[i] as NotificationAttributes,
+          target.lastSamples[i],
+          target.evaluatedSamples[i],
+          samples[i],
+          changed,
+        )
+      )
+        met = true;
     }
     target.evaluatedSamples = samples;
     if (target.pending && timer) met = met || changed;
@@ -232,7 +266,8 @@ export class Reporter {
     if (!target.observation.active) return;
     const periods = this.#periods(this.#attributes(target));
     let at = Infinity;
-    if (target.pending) at = Math.max(target.lastSentAt + periods.pmin * MS, target.lastEvaluatedAt + periods.epmin * MS);
+    if (target.pending)
+      at = Math.max(target.lastSentAt + periods.pmin * MS, target.lastEvaluatedAt + periods.epmin * MS);
     if (periods.pmax !== undefined) at = Math.min(at, target.lastSentAt + periods.pmax * MS);
     if (periods.epmax !== undefined) at = Math.min(at, target.lastEvaluatedAt + periods.epmax * MS);
     if (at === Infinity) {
@@ -243,10 +278,15 @@ export class Reporter {
     this.#clearTimer(target);
     const { clock } = this.#host;
     target.timerAt = at;
-    target.timer = clock.setTimeout(() => {
-      target.timer = undefined;
-      void this.#evaluate(target, true).catch((error: unknown) => this.#host.logger.warn({ err: error }, 'notification failed'));
-    }, Math.max(0, at - clock.now()));
+    target.timer = clock.setTimeout(
+      () => {
+        target.timer = undefined;
+        void this.#evaluate(target, true).catch((error: unknown) =>
+          this.#host.logger.warn({ err: error }, 'notification failed'),
+        );
+      },
+      Math.max(0, at - clock.now()),
+    );
   }
 
   #clearTimer(target: ObservedTarget): void {

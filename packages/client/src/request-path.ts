@@ -12,7 +12,8 @@ export function requestPath(segments: readonly string[]): Lwm2mPath {
   for (const segment of segments) {
     if (segment === '' && ids.length === segments.length - 1) break; // trailing slash
     const id = DECIMAL.test(segment) ? Number(segment) : Number.NaN;
-    if (!(id <= MAX_ID) || ids.length === 4) throw new NotFoundError(`/${segments.join('/')} is not an LwM2M path`);
+    if (!(id <= MAX_ID) || ids.length === 4)
+      throw new NotFoundError(`/${segments.join('/')} is not an LwM2M path`);
     ids.push(id);
   }
   return ids as unknown as Lwm2mPath;
@@ -20,7 +21,10 @@ export function requestPath(segments: readonly string[]): Lwm2mPath {
 
 /** The response for an error thrown while handling a request; unexpected errors are logged and become 5.00. */
 export function errorResponse(error: unknown, logger: Logger): OutgoingResponse {
-  if (error instanceof Lwm2mOperationError || (isLwm2mError(error) && typeof (error as Lwm2mOperationError).coapCode === 'number')) {
+  if (
+    error instanceof Lwm2mOperationError ||
+    (isLwm2mError(error) && typeof (error as Lwm2mOperationError).coapCode === 'number')
+  ) {
     return { code: (error as Lwm2mOperationError).coapCode, payload: error.message, contentFormat: 0 };
   }
   if (isLwm2mError(error)) {

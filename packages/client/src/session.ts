@@ -2,7 +2,13 @@ import type { Logger, PeerAddress } from '@lwm2m/core';
 import { isLwm2mError } from '@lwm2m/core';
 import type { Lwm2mCodec, NotificationAttributes } from '@lwm2m/codecs';
 import { formatRegistrationLinks } from '@lwm2m/codecs';
-import type { CoapEndpoint, CoapResponse, IncomingRequest, OutgoingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
+import type {
+  CoapEndpoint,
+  CoapResponse,
+  IncomingRequest,
+  OutgoingRequest,
+  OutgoingResponse,
+} from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, formatCode, isSuccessCode } from '@lwm2m/transport-coap';
 import { AttributeStore } from './attributes.js';
 import type { Clock } from '@lwm2m/core';
@@ -180,7 +186,10 @@ export class ServerSession implements DmHost, ReportingHost {
 
   #send(target: ObservedTarget, payload: Uint8Array, confirmable: boolean | undefined): void {
     this.#touch();
-    const notification = confirmable === undefined ? { payload, contentFormat: target.format } : { payload, contentFormat: target.format, confirmable };
+    const notification =
+      confirmable === undefined
+        ? { payload, contentFormat: target.format }
+        : { payload, contentFormat: target.format, confirmable };
     target.observation.notify(notification).catch((error: unknown) => {
       this.logger.debug({ err: error, ssid: this.ssid }, 'notification not delivered');
     });
@@ -279,7 +288,8 @@ export class ServerSession implements DmHost, ReportingHost {
     this.#state = 'idle';
     try {
       const response = await this.#request({ method: 'DELETE', path: location });
-      if (!isSuccessCode(response.code)) this.logger.warn({ ssid: this.ssid, code: formatCode(response.code) }, 'deregistration refused');
+      if (!isSuccessCode(response.code))
+        this.logger.warn({ ssid: this.ssid, code: formatCode(response.code) }, 'deregistration refused');
     } catch (error) {
       this.logger.warn({ err: error, ssid: this.ssid }, 'deregistration failed');
     }
@@ -310,7 +320,10 @@ export class ServerSession implements DmHost, ReportingHost {
   async #request(request: Omit<OutgoingRequest, 'peer'>): Promise<CoapResponse> {
     const endpoint = await this.#connect();
     this.#touch();
-    return endpoint.request({ ...request, peer: this.#peer as PeerAddress }, { timeout: this.#host.requestTimeout, signal: this.#abort.signal });
+    return endpoint.request(
+      { ...request, peer: this.#peer as PeerAddress },
+      { timeout: this.#host.requestTimeout, signal: this.#abort.signal },
+    );
   }
 
   #registrationQuery(includeAll: boolean): string[] {
@@ -335,7 +348,9 @@ export class ServerSession implements DmHost, ReportingHost {
   #links(): string {
     const formats = advertisedFormats(this.version);
     return formatRegistrationLinks(
-      formats.length === 0 ? { objects: this.tree.registrationObjects() } : { objects: this.tree.registrationObjects(), supportedFormats: formats },
+      formats.length === 0
+        ? { objects: this.tree.registrationObjects() }
+        : { objects: this.tree.registrationObjects(), supportedFormats: formats },
     );
   }
 
@@ -384,7 +399,11 @@ export class ServerSession implements DmHost, ReportingHost {
     if (endpoint === undefined) return;
     this.#endpoint = undefined;
     this.#peer = undefined;
-    endpoint.close().catch((closeError: unknown) => this.logger.debug({ err: closeError, ssid: this.ssid }, 'closing a dead connection failed'));
+    endpoint
+      .close()
+      .catch((closeError: unknown) =>
+        this.logger.debug({ err: closeError, ssid: this.ssid }, 'closing a dead connection failed'),
+      );
   }
 
   #failed(error: Error): void {
@@ -393,7 +412,10 @@ export class ServerSession implements DmHost, ReportingHost {
     const final = this.#attempt >= retry.attempts;
     this.#state = 'failed';
     this.#location = undefined;
-    this.logger.warn({ ssid: this.ssid, attempt: this.#attempt, err: isLwm2mError(error) ? error.message : error }, 'registration failed');
+    this.logger.warn(
+      { ssid: this.ssid, attempt: this.#attempt, err: isLwm2mError(error) ? error.message : error },
+      'registration failed',
+    );
     this.#host.registrationFailed(this.ssid, error, final);
     if (final) {
       // The client decides: bootstrap again, or a new sequence after sequenceDelay.
@@ -440,7 +462,10 @@ export class ServerSession implements DmHost, ReportingHost {
     } catch (error) {
       if (this.#state !== 'registered') return;
       // 4.04: the server forgot us; anything else: it is unreachable. Either way, register again.
-      this.logger.info({ ssid: this.ssid, err: (error as Error).message }, 'update failed; registering again');
+      this.logger.info(
+        { ssid: this.ssid, err: (error as Error).message },
+        'update failed; registering again',
+      );
       this.#dropConnectionUnlessAnswered(error);
       this.#location = undefined;
       this.#state = 'failed';
@@ -455,10 +480,13 @@ export class ServerSession implements DmHost, ReportingHost {
     const lifetime = readNumber(this.#server(1)) ?? 86400;
     // Leave a margin for retransmissions: half the lifetime for short ones, at most 60 s before the end otherwise.
     const delay = Math.max(1, Math.max(lifetime / 2, lifetime - 60)) * 1000;
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = undefined;
-      void this.update();
-    }, Math.min(delay, lifetime * 900));
+    this.#timer = this.clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        void this.update();
+      },
+      Math.min(delay, lifetime * 900),
+    );
   }
 
   #clearTimer(): void {
@@ -501,16 +529,24 @@ export class ServerSession implements DmHost, ReportingHost {
   }
 
   /** Sends `POST /dp` (Send, TS Core 1.1 §5.4.8). */
-  async sendData(payload: Uint8Array, contentFormat: number, options: { signal?: AbortSignal; timeout?: number }): Promise<void> {
+  async sendData(
+    payload: Uint8Array,
+    contentFormat: number,
+    options: { signal?: AbortSignal; timeout?: number },
+  ): Promise<void> {
     if (this.#state !== 'registered') throw new Lwm2mRequestError(`server ${this.ssid} is not registered`);
     const endpoint = await this.#connect();
     this.#touch();
-    const signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
+    const signal =
+      options.signal === undefined
+        ? this.#abort.signal
+        : AbortSignal.any([options.signal, this.#abort.signal]);
     const response = await endpoint.request(
       { peer: this.#peer as PeerAddress, method: 'POST', path: '/dp', contentFormat, payload },
       { signal, timeout: options.timeout ?? this.#host.requestTimeout },
     );
-    if (!isSuccessCode(response.code)) throw new Lwm2mRequestError(`send answered ${formatCode(response.code)}`, response.code);
+    if (!isSuccessCode(response.code))
+      throw new Lwm2mRequestError(`send answered ${formatCode(response.code)}`, response.code);
   }
 
   #serverInstance(): { read(id: number): unknown } | undefined {

@@ -14,7 +14,12 @@ function toMap(values: InitialValues | undefined): Map<number, ResourceContent> 
   }
   for (const [key, content] of Object.entries(values)) {
     // An array is the short way to write a multiple resource: instances 0, 1, 2...
-    map.set(Number(key), Array.isArray(content) ? new Map(content.map((v, i) => [i, v as ResourceValue])) : (content as ResourceContent));
+    map.set(
+      Number(key),
+      Array.isArray(content)
+        ? new Map(content.map((v, i) => [i, v as ResourceValue]))
+        : (content as ResourceContent),
+    );
   }
   return map;
 }

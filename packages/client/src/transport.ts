@@ -34,7 +34,8 @@ export function parseServerUri(uri: string): { host: string; port: number; secur
     throw new ClientConfigError(`invalid server URI ${JSON.stringify(uri)}`, { cause: error });
   }
   const secure = url.protocol === 'coaps:';
-  if (!secure && url.protocol !== 'coap:') throw new ClientConfigError(`server URI ${uri}: only coap and coaps are supported`);
+  if (!secure && url.protocol !== 'coap:')
+    throw new ClientConfigError(`server URI ${uri}: only coap and coaps are supported`);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (host === '') throw new ClientConfigError(`server URI ${uri} has no host`);
   const port = url.port === '' ? (secure ? 5684 : 5683) : Number(url.port);

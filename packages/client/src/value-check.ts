@@ -19,7 +19,9 @@ export function checkResourceValue(definition: ResourceDefinition, value: Resour
   try {
     checkValue(definition.type, value);
   } catch (error) {
-    throw new BadRequestError(`resource ${definition.id} (${definition.name}): ${(error as Error).message}`, { cause: error });
+    throw new BadRequestError(`resource ${definition.id} (${definition.name}): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const range = definition.rangeEnumeration === undefined ? null : RANGE.exec(definition.rangeEnumeration);
   if (range === null) return;
@@ -32,6 +34,8 @@ export function checkResourceValue(definition: ResourceDefinition, value: Resour
   if (measured === undefined) return;
   if (measured < min || measured > max) {
     const what = length !== undefined ? `length ${measured}` : `value ${String(value)}`;
-    throw new BadRequestError(`resource ${definition.id} (${definition.name}): ${what} outside ${definition.rangeEnumeration}`);
+    throw new BadRequestError(
+      `resource ${definition.id} (${definition.name}): ${what} outside ${definition.rangeEnumeration}`,
+    );
   }
 }

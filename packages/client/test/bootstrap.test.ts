@@ -1,5 +1,11 @@
 import { once } from 'node:events';
-import { ContentFormat, createCoreObjectRegistry, objectInstance, objectNode, singleResource } from '@lwm2m/core';
+import {
+  ContentFormat,
+  createCoreObjectRegistry,
+  objectInstance,
+  objectNode,
+  singleResource,
+} from '@lwm2m/core';
 import { createCodec, parseDiscoverLinks } from '@lwm2m/codecs';
 import { CoapCode } from '@lwm2m/transport-coap';
 import { createClient } from '../src/index.js';
@@ -63,9 +69,21 @@ describe('client-initiated bootstrap', () => {
 
   async function provision(lifetime = 60): Promise<void> {
     const payload0 = codec.encode(ContentFormat.SENML_CBOR, securityFor('coap://10.0.0.1:5683', 5), [0, 1]);
-    expect((await bs.request({ method: 'PUT', path: '/0/1', contentFormat: ContentFormat.SENML_CBOR, payload: payload0 })).code).toBe(CoapCode.CHANGED);
+    expect(
+      (
+        await bs.request({
+          method: 'PUT',
+          path: '/0/1',
+          contentFormat: ContentFormat.SENML_CBOR,
+          payload: payload0,
+        })
+      ).code,
+    ).toBe(CoapCode.CHANGED);
     const payload1 = codec.encode(ContentFormat.TLV, objectNode(1, [serverFor(5, lifetime)]), [1]);
-    expect((await bs.request({ method: 'PUT', path: '/1', contentFormat: ContentFormat.TLV, payload: payload1 })).code).toBe(CoapCode.CHANGED);
+    expect(
+      (await bs.request({ method: 'PUT', path: '/1', contentFormat: ContentFormat.TLV, payload: payload1 }))
+        .code,
+    ).toBe(CoapCode.CHANGED);
   }
 
   it('asks for bootstrap, takes the configuration and registers with it', async () => {
@@ -92,7 +110,9 @@ describe('client-initiated bootstrap', () => {
     expect((await bs.request({ method: 'GET', path: '/3/0' })).code).toBe(CoapCode.METHOD_NOT_ALLOWED);
     expect((await bs.request({ method: 'DELETE', path: '/0/0' })).code).toBe(CoapCode.BAD_REQUEST);
     const afterDiscover = await bs.request({ method: 'GET', path: '/', accept: ContentFormat.LINK });
-    expect(parseDiscoverLinks(text(afterDiscover)).filter((l) => l.path.length === 2 && l.path[0] !== 3)).toEqual([
+    expect(
+      parseDiscoverLinks(text(afterDiscover)).filter((l) => l.path.length === 2 && l.path[0] !== 3),
+    ).toEqual([
       { path: [0, 0], attributes: {}, uri: 'coap://10.0.0.9:5683' },
       { path: [0, 1], attributes: {}, ssid: 5, uri: 'coap://10.0.0.1:5683' },
       { path: [1, 0], attributes: {}, ssid: 5 },

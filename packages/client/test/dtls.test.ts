@@ -20,18 +20,30 @@ describe('client over DTLS (PSK)', () => {
     async connect(target, signal) {
       targets.push(target);
       if (!target.secure || target.security === undefined) throw new Error('expected coaps with PSK');
-      return connectDtls({ peer: { address: target.host, port: target.port }, ...dtlsCredentials(target.security), localAddress: '127.0.0.1', signal, timeout: 10_000 });
+      return connectDtls({
+        peer: { address: target.host, port: target.port },
+        ...dtlsCredentials(target.security),
+        localAddress: '127.0.0.1',
+        signal,
+        timeout: 10_000,
+      });
     },
   };
 
   beforeAll(async () => {
-    dtls = createDtlsServer({ port: 0, address: '127.0.0.1', psk: { lookup: (identity) => Promise.resolve(identity === 'dev-1' ? KEY : undefined) } });
+    dtls = createDtlsServer({
+      port: 0,
+      address: '127.0.0.1',
+      psk: { lookup: (identity) => Promise.resolve(identity === 'dev-1' ? KEY : undefined) },
+    });
     await dtls.listen();
     server = new FakeServer(dtls);
     client = createClient({
       endpoint: 'dtls-test',
       transport,
-      servers: [{ uri: `coaps://127.0.0.1:${dtls.address().port}`, ssid: 2, psk: { identity: 'dev-1', key: KEY } }],
+      servers: [
+        { uri: `coaps://127.0.0.1:${dtls.address().port}`, ssid: 2, psk: { identity: 'dev-1', key: KEY } },
+      ],
       device: { manufacturer: 'Acme' },
     });
     const registered = once(client, 'registered');
@@ -45,7 +57,15 @@ describe('client over DTLS (PSK)', () => {
   });
 
   it('connects with the identity and key of the Security object', () => {
-    expect(targets).toEqual([{ uri: `coaps://127.0.0.1:${dtls.address().port}`, host: '127.0.0.1', port: dtls.address().port, secure: true, security: { mode: 'psk', identity: 'dev-1', key: new Uint8Array(KEY) } }]);
+    expect(targets).toEqual([
+      {
+        uri: `coaps://127.0.0.1:${dtls.address().port}`,
+        host: '127.0.0.1',
+        port: dtls.address().port,
+        secure: true,
+        security: { mode: 'psk', identity: 'dev-1', key: new Uint8Array(KEY) },
+      },
+    ]);
     expect(server.requests[0]?.query).toContain('ep=dtls-test');
   });
 

@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { DatagramMessage, DatagramSocket, DatagramSocketEvents, PeerAddress } from '@lwm2m/core';
-import type { CoapEndpoint, CoapResponse, IncomingRequest, OutgoingRequest, OutgoingResponse } from '@lwm2m/transport-coap';
+import type {
+  CoapEndpoint,
+  CoapResponse,
+  IncomingRequest,
+  OutgoingRequest,
+  OutgoingResponse,
+} from '@lwm2m/transport-coap';
 import { CoapCode, createCoapEndpoint, createMemorySocketPair } from '@lwm2m/transport-coap';
 import type { ClientTransport, ConnectTarget } from '../src/index.js';
 
@@ -89,7 +95,10 @@ export class FakeServer extends EventEmitter<{ request: [ReceivedRequest] }> {
 
 /** A fake server and a transport that connects the client to it through in-memory sockets. */
 export function memoryServer(): { server: FakeServer; transport: ClientTransport; targets: ConnectTarget[] } {
-  const [serverSocket, clientSocket] = createMemorySocketPair({ address: '10.0.0.1', port: 5683 }, { address: '10.0.0.2', port: 56830 });
+  const [serverSocket, clientSocket] = createMemorySocketPair(
+    { address: '10.0.0.1', port: 5683 },
+    { address: '10.0.0.2', port: 56830 },
+  );
   const server = new FakeServer(serverSocket);
   const targets: ConnectTarget[] = [];
   const transport: ClientTransport = {
@@ -124,7 +133,8 @@ class HubSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSo
     if (this.#closed) return Promise.reject(new Error('closed'));
     const target = this.#hub.get(`${peer.address}:${peer.port}`);
     const copy = Uint8Array.from(data);
-    if (target !== undefined) void Promise.resolve().then(() => target.deliver({ data: copy, peer: this.local }));
+    if (target !== undefined)
+      void Promise.resolve().then(() => target.deliver({ data: copy, peer: this.local }));
     return Promise.resolve();
   }
 
@@ -147,7 +157,12 @@ class HubSocket extends EventEmitter<DatagramSocketEvents> implements DatagramSo
 }
 
 /** Several fake servers on an in-memory network; each client `connect` gets a fresh socket (port). */
-export function memoryNetwork(): { addServer(address: string): FakeServer; transport: ClientTransport; connects: ConnectTarget[]; close(): Promise<void> } {
+export function memoryNetwork(): {
+  addServer(address: string): FakeServer;
+  transport: ClientTransport;
+  connects: ConnectTarget[];
+  close(): Promise<void>;
+} {
   const hub = new Map<string, HubSocket>();
   const servers: FakeServer[] = [];
   const connects: ConnectTarget[] = [];

@@ -45,20 +45,36 @@ describe('client driven by coap-client-notls', () => {
   it('answers GET as text and link-format discovery', async () => {
     const read = await run('coap-client-notls', ['-B', '5', '-m', 'get', `${base}/3/0/0`], 10_000).done;
     expect(read.stdout.trim()).toBe('Acme');
-    const discover = await run('coap-client-notls', ['-B', '5', '-m', 'get', '-A', '40', `${base}/3303/0`], 10_000).done;
+    const discover = await run(
+      'coap-client-notls',
+      ['-B', '5', '-m', 'get', '-A', '40', `${base}/3303/0`],
+      10_000,
+    ).done;
     expect(discover.stdout).toContain('</3303/0/5700>');
   });
 
   it('takes a PUT and reports 4.05 for a read-only resource', async () => {
-    const write = await run('coap-client-notls', ['-B', '5', '-m', 'put', '-t', '0', '-e', '+02:00', `${base}/3/0/14`], 10_000).done;
+    const write = await run(
+      'coap-client-notls',
+      ['-B', '5', '-m', 'put', '-t', '0', '-e', '+02:00', `${base}/3/0/14`],
+      10_000,
+    ).done;
     expect(write.code).toBe(0);
     expect((await client.read('/3/0/14')) as unknown).toMatchObject({ value: '+02:00' });
-    const refused = await run('coap-client-notls', ['-B', '5', '-m', 'put', '-t', '0', '-e', 'x', `${base}/3/0/0`], 10_000).done;
+    const refused = await run(
+      'coap-client-notls',
+      ['-B', '5', '-m', 'put', '-t', '0', '-e', 'x', `${base}/3/0/0`],
+      10_000,
+    ).done;
     expect(refused.stderr + refused.stdout).toMatch(/4\.05/);
   });
 
   it('sends notifications to an observer', async () => {
-    const observing = run('coap-client-notls', ['-B', '4', '-s', '3', '-m', 'get', `${base}/3303/0/5700`], 15_000);
+    const observing = run(
+      'coap-client-notls',
+      ['-B', '4', '-s', '3', '-m', 'get', `${base}/3303/0/5700`],
+      15_000,
+    );
     children.push(observing.child);
     const observed = await new Promise<void>((resolve) => client.once('observe', () => resolve()));
     void observed;

@@ -8,10 +8,36 @@ import { udpTransport } from './peers.js';
 interface NodeLibServer {
   start(config: object, callback: (error: Error | null, info: unknown) => void): void;
   stop(info: unknown, callback: (error?: Error | null) => void): void;
-  getDevice(name: string, callback: (error: Error | null, device: { id: number; name: string; lifetime: string; path: string }) => void): void;
-  read(id: number, o: number, i: number, r: number, callback: (error: Error | null, value: string) => void): void;
-  write(id: number, o: number, i: number, r: number, value: string, callback: (error: Error | null) => void): void;
-  observe(id: number, o: number, i: number, r: number, handler: (value: string) => void, callback: (error: Error | null, value: string) => void): void;
+  getDevice(
+    name: string,
+    callback: (
+      error: Error | null,
+      device: { id: number; name: string; lifetime: string; path: string },
+    ) => void,
+  ): void;
+  read(
+    id: number,
+    o: number,
+    i: number,
+    r: number,
+    callback: (error: Error | null, value: string) => void,
+  ): void;
+  write(
+    id: number,
+    o: number,
+    i: number,
+    r: number,
+    value: string,
+    callback: (error: Error | null) => void,
+  ): void;
+  observe(
+    id: number,
+    o: number,
+    i: number,
+    r: number,
+    handler: (value: string) => void,
+    callback: (error: Error | null, value: string) => void,
+  ): void;
   cleanObservers(callback: () => void): void;
 }
 
@@ -40,7 +66,20 @@ describe('client against the lwm2m-node-lib server', () => {
   beforeAll(async () => {
     lib = require('lwm2m-node-lib').server as NodeLibServer;
     const port = await freeUdpPort();
-    info = await call((cb) => lib.start({ port, ipProtocol: 'udp4', serverProtocol: 'udp4', types: [], defaultType: 'Device', writeFormat: 'text/plain', logLevel: 'FATAL' }, cb));
+    info = await call((cb) =>
+      lib.start(
+        {
+          port,
+          ipProtocol: 'udp4',
+          serverProtocol: 'udp4',
+          types: [],
+          defaultType: 'Device',
+          writeFormat: 'text/plain',
+          logLevel: 'FATAL',
+        },
+        cb,
+      ),
+    );
     sensor = new TemperatureSensor({ initial: 18 });
     client = createClient({
       endpoint: 'node-lib-test',
@@ -62,7 +101,9 @@ describe('client against the lwm2m-node-lib server', () => {
   });
 
   it('is registered with its endpoint name and lifetime', async () => {
-    const device = await call<{ id: number; name: string; lifetime: string }>((cb) => lib.getDevice('node-lib-test', cb));
+    const device = await call<{ id: number; name: string; lifetime: string }>((cb) =>
+      lib.getDevice('node-lib-test', cb),
+    );
     expect(device.name).toBe('node-lib-test');
     expect(String(device.lifetime)).toBe('120');
   });

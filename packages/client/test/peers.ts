@@ -6,7 +6,8 @@ import type { ClientTransport } from '../src/index.js';
 /** Fails (never skips) when a peer binary is missing: CI installs libcoap3-bin. */
 export function requireBinary(name: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  if (found.status !== 0) throw new Error(`${name} is not on PATH: install libcoap3-bin to run the interop tests`);
+  if (found.status !== 0)
+    throw new Error(`${name} is not on PATH: install libcoap3-bin to run the interop tests`);
 }
 
 export interface RunResult {
@@ -16,7 +17,12 @@ export interface RunResult {
 }
 
 /** Runs a command to completion, killing it after `timeoutMs`. */
-export function run(command: string, args: readonly string[], timeoutMs: number, onStdout?: (chunk: string) => void): { done: Promise<RunResult>; child: ChildProcess } {
+export function run(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  onStdout?: (chunk: string) => void,
+): { done: Promise<RunResult>; child: ChildProcess } {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const done = new Promise<RunResult>((resolve, reject) => {
     let stdout = '';

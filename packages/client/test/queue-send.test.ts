@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { ContentFormat, createCoreObjectRegistry } from '@lwm2m/core';
 import { createCodec } from '@lwm2m/codecs';
 import { CoapCode } from '@lwm2m/transport-coap';
-import { ClientConfigError, createClient, Lwm2mRequestError, TemperatureSensor, temperatureObject } from '../src/index.js';
+import {
+  ClientConfigError,
+  createClient,
+  Lwm2mRequestError,
+  TemperatureSensor,
+  temperatureObject,
+} from '../src/index.js';
 import type { ClientOptions, Lwm2mClient } from '../src/index.js';
 import { FakeClock, settle } from './fake-clock.js';
 import { MEMORY_SERVER_URI, memoryServer } from './fake-server.js';
@@ -55,7 +61,10 @@ describe('Send and queue mode', () => {
   it('rejects Send when the server refuses, when Mute Send is set, and on LwM2M 1.0', async () => {
     await start();
     server.answer = (r) => (isSend(r) ? { code: CoapCode.BAD_REQUEST } : undefined);
-    await expect(client.send(['/3303/0/5700'])).rejects.toMatchObject({ code: 'ERR_REQUEST', coapCode: CoapCode.BAD_REQUEST });
+    await expect(client.send(['/3303/0/5700'])).rejects.toMatchObject({
+      code: 'ERR_REQUEST',
+      coapCode: CoapCode.BAD_REQUEST,
+    });
     await server.request({ method: 'PUT', path: '/1/0/23', contentFormat: 0, payload: '1' });
     await expect(client.send(['/3303/0/5700'])).rejects.toBeInstanceOf(Lwm2mRequestError);
     await client.close();
@@ -70,7 +79,10 @@ describe('Send and queue mode', () => {
     const t0 = clock.now();
     client.on('sleep', () => events.push(`sleep@${clock.now() - t0}`));
     client.on('wake', () => events.push(`wake@${clock.now() - t0}`));
-    const observation = await server.endpoint.observe({ peer: server.peer!, method: 'GET', path: '/3303/0/5700' }, { timeout: 5000 });
+    const observation = await server.endpoint.observe(
+      { peer: server.peer!, method: 'GET', path: '/3303/0/5700' },
+      { timeout: 5000 },
+    );
     const values: string[] = [];
     void (async () => {
       for await (const n of observation) values.push(Buffer.from(n.payload).toString());

@@ -47,14 +47,27 @@ describe('registration life cycle', () => {
     const register = server.requests.find(isRegister)!;
     expect(register.query).toEqual(['ep=reg-test', 'lt=300', 'lwm2m=1.1', 'b=U']);
     expect(register.contentFormat).toBe(40);
-    expect(register.payload).toBe('</>;rt="oma.lwm2m";ct="60 110 112 11542 11543",</1>;ver=1.1,</1/0>,</2>;ver=1.1,</3>;ver=1.1,</3/0>,</3303>;ver=1.1,</3303/0>');
-    expect(client!.sessions()).toEqual([{ ssid: 7, uri: MEMORY_SERVER_URI, state: 'registered', location: '/rd/r1', asleep: false, storedNotifications: 0 }]);
+    expect(register.payload).toBe(
+      '</>;rt="oma.lwm2m";ct="60 110 112 11542 11543",</1>;ver=1.1,</1/0>,</2>;ver=1.1,</3>;ver=1.1,</3/0>,</3303>;ver=1.1,</3303/0>',
+    );
+    expect(client!.sessions()).toEqual([
+      {
+        ssid: 7,
+        uri: MEMORY_SERVER_URI,
+        state: 'registered',
+        location: '/rd/r1',
+        asleep: false,
+        storedNotifications: 0,
+      },
+    ]);
   });
 
   it('uses b=UQ for a 1.0 queue-mode client and the Q flag for 1.1 and 1.2', async () => {
     await startClient({ version: '1.0', queueMode: true });
     expect(server.requests.find(isRegister)!.query).toEqual(['ep=reg-test', 'lt=300', 'lwm2m=1.0', 'b=UQ']);
-    expect(server.requests.find(isRegister)!.payload.startsWith('</>;rt="oma.lwm2m",</1>;ver=1.1')).toBe(true);
+    expect(server.requests.find(isRegister)!.payload.startsWith('</>;rt="oma.lwm2m",</1>;ver=1.1')).toBe(
+      true,
+    );
     await client!.close();
     await server.close();
     await startClient({ version: '1.2', queueMode: { awakeTime: 5000 } });
@@ -80,7 +93,9 @@ describe('registration life cycle', () => {
   it('sends lt in an Update when the server writes the lifetime, and updates on the trigger', async () => {
     await startClient();
     const updated = server.next(isUpdate);
-    expect((await server.request({ method: 'PUT', path: '/1/0/1', contentFormat: 0, payload: '600' })).code).toBe(CoapCode.CHANGED);
+    expect(
+      (await server.request({ method: 'PUT', path: '/1/0/1', contentFormat: 0, payload: '600' })).code,
+    ).toBe(CoapCode.CHANGED);
     expect((await updated).query).toEqual(['lt=600']);
     const triggered = server.next(isUpdate);
     expect((await server.request({ method: 'POST', path: '/1/0/8' })).code).toBe(CoapCode.CHANGED);
@@ -153,13 +168,21 @@ describe('registration life cycle', () => {
   it('stores notifications while the server is unreachable and sends them after registering again', async () => {
     const sensor = new TemperatureSensor({ initial: 10 });
     await startClient({ objects: [temperatureObject([sensor])] });
-    const observation = await server.endpoint.observe({ peer: server.peer!, method: 'GET', path: '/3303/0/5700' }, { timeout: 5000 });
+    const observation = await server.endpoint.observe(
+      { peer: server.peer!, method: 'GET', path: '/3303/0/5700' },
+      { timeout: 5000 },
+    );
     const values: string[] = [];
     void (async () => {
       for await (const n of observation) values.push(Buffer.from(n.payload).toString());
     })();
     await settle();
-    server.answer = (r) => (isUpdate(r) ? { code: CoapCode.NOT_FOUND } : isRegister(r) ? { code: CoapCode.SERVICE_UNAVAILABLE } : undefined);
+    server.answer = (r) =>
+      isUpdate(r)
+        ? { code: CoapCode.NOT_FOUND }
+        : isRegister(r)
+          ? { code: CoapCode.SERVICE_UNAVAILABLE }
+          : undefined;
     await clock.advance(240_000);
     expect(client!.sessions()[0]?.state).toBe('failed');
     sensor.setValue(11);

@@ -39,7 +39,10 @@ interface Sent {
 function setup(version: Lwm2mVersion = '1.2', defaults: NotificationAttributes = {}) {
   const clock = new FakeClock(0);
   const tree = new ObjectTree(registry);
-  const sensor = new StoredInstance([[5700, 20], [5701, 'Cel']]);
+  const sensor = new StoredInstance([
+    [5700, 20],
+    [5701, 'Cel'],
+  ]);
   tree.addObject({ id: 3303, instances: new Map<number, InstanceHandler>([[0, sensor]]) });
   const attributes = new AttributeStore();
   const sent: Sent[] = [];
@@ -51,22 +54,38 @@ function setup(version: Lwm2mVersion = '1.2', defaults: NotificationAttributes =
     attributes,
     serverDefaults: () => defaults,
     deliver(target, payload, confirmable) {
-      const text = target.composite ? JSON.stringify(codec.decodeComposite(target.format, payload).size) : Buffer.from(payload).toString();
+      const text = target.composite
+        ? JSON.stringify(codec.decodeComposite(target.format, payload).size)
+        : Buffer.from(payload).toString();
       sent.push({ at: clock.now(), text, confirmable });
     },
   };
   const reporter = new Reporter(host);
-  tree.setListener({ resourceChanged: (o, i, r) => reporter.resourceChanged([o, i, r]), instancesChanged: () => undefined });
+  tree.setListener({
+    resourceChanged: (o, i, r) => reporter.resourceChanged([o, i, r]),
+    instancesChanged: () => undefined,
+  });
   let keys = 0;
   async function observe(path: Lwm2mPath, format: number = ContentFormat.TEXT): Promise<FakeObservation> {
     const observation = new FakeObservation(`k${keys++}`);
     const node = await tree.read(path, LOCAL_CONTEXT);
-    const target = new ObservedTarget(observation as unknown as ServerObservation, [path], false, format, clock.now());
+    const target = new ObservedTarget(
+      observation as unknown as ServerObservation,
+      [path],
+      false,
+      format,
+      clock.now(),
+    );
     reporter.add(target, [node], codec.encode(format, node, path));
     return observation;
   }
   function write(path: Lwm2mPath, query: string[]): void {
-    attributes.write(path, parseAttributeQuery(query), version, path.length >= 3 ? registry.getResource(path[0] as number, path[2] as number)?.type : undefined);
+    attributes.write(
+      path,
+      parseAttributeQuery(query),
+      version,
+      path.length >= 3 ? registry.getResource(path[0] as number, path[2] as number)?.type : undefined,
+    );
     reporter.reschedule();
   }
   async function at(ms: number, action?: () => void): Promise<void> {
@@ -83,7 +102,10 @@ describe('Reporter: notification attributes with a fake clock', () => {
     await s.observe([3303, 0, 5700]);
     await s.at(1000, () => s.sensor.set(5700, 21));
     await s.at(1500, () => s.sensor.set(5700, 22));
-    expect(s.sent.map((x) => [x.at, x.text])).toEqual([[1000, '21'], [1500, '22']]);
+    expect(s.sent.map((x) => [x.at, x.text])).toEqual([
+      [1000, '21'],
+      [1500, '22'],
+    ]);
   });
 
   it('holds changes back until pmin, then sends the latest value once', async () => {
@@ -101,7 +123,10 @@ describe('Reporter: notification attributes with a fake clock', () => {
     await s.at(9999);
     expect(s.sent).toHaveLength(1);
     await s.at(10_000);
-    expect(s.sent.map((x) => [x.at, x.text])).toEqual([[5000, '22'], [10_000, '23']]);
+    expect(s.sent.map((x) => [x.at, x.text])).toEqual([
+      [5000, '22'],
+      [10_000, '23'],
+    ]);
   });
 
   it('sends at pmax without any change, and the server default pmax applies when nothing else is set', async () => {
@@ -111,7 +136,10 @@ describe('Reporter: notification attributes with a fake clock', () => {
     expect(s.sent).toEqual([]);
     await s.at(30_000);
     await s.at(60_000);
-    expect(s.sent.map((x) => [x.at, x.text])).toEqual([[30_000, '20'], [60_000, '20']]);
+    expect(s.sent.map((x) => [x.at, x.text])).toEqual([
+      [30_000, '20'],
+      [60_000, '20'],
+    ]);
   });
 
   it('inherits attributes resource < instance < object < server defaults', async () => {
@@ -172,7 +200,10 @@ describe('Reporter: notification attributes with a fake clock', () => {
     const s = setup();
     let value = 1;
     // A handler that never reports changes: only epmax sampling can see them.
-    const polled: InstanceHandler = { resourceIds: () => [5700], read: (id) => (id === 5700 ? value : undefined) };
+    const polled: InstanceHandler = {
+      resourceIds: () => [5700],
+      read: (id) => (id === 5700 ? value : undefined),
+    };
     s.tree.addInstance(3303, 1, polled);
     s.write([3303, 1, 5700], ['epmax=10']);
     await s.observe([3303, 1, 5700]);
@@ -194,13 +225,20 @@ describe('Reporter: notification attributes with a fake clock', () => {
 
   it('edge=1 notifies rising edges of a boolean only (1.2)', async () => {
     const s = setup('1.2');
-    const location = new StoredInstance([[0, 1.5], [1, 2.5], [12, false]]);
+    const location = new StoredInstance([
+      [0, 1.5],
+      [1, 2.5],
+      [12, false],
+    ]);
     s.tree.addObject({ id: 6, instances: new Map([[0, location]]) });
     s.write([6, 0, 12], ['edge=1']);
     await s.observe([6, 0, 12]);
     const values = [true, false, true, true, false];
     for (const [i, v] of values.entries()) await s.at((i + 1) * 1000, () => location.set(12, v));
-    expect(s.sent.map((x) => [x.at, x.text])).toEqual([[1000, '1'], [3000, '1']]);
+    expect(s.sent.map((x) => [x.at, x.text])).toEqual([
+      [1000, '1'],
+      [3000, '1'],
+    ]);
     expect(() => s.write([3303, 0, 5700], ['edge=1'])).toThrow(/boolean/);
   });
 

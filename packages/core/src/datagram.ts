@@ -51,8 +51,14 @@ export interface DatagramSocket {
   address(): PeerAddress;
   /** Largest payload one datagram should carry for this peer (after DTLS overhead). */
   maxDatagramSize?(peer: PeerAddress): number;
-  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this;
-  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this;
+  on<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this;
+  off<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this;
   /** Idempotent. */
   close(): Promise<void>;
 }

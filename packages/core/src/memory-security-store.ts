@@ -10,7 +10,9 @@ export function createMemorySecurityStore(initial: Iterable<SecurityInfo> = []):
     if (info.mode === 'psk') {
       const owner = endpointByIdentity.get(info.identity);
       if (owner !== undefined && owner !== info.endpoint) {
-        throw new ConflictError(`PSK identity ${JSON.stringify(info.identity)} already belongs to endpoint ${JSON.stringify(owner)}`);
+        throw new ConflictError(
+          `PSK identity ${JSON.stringify(info.identity)} already belongs to endpoint ${JSON.stringify(owner)}`,
+        );
       }
     }
     removeNow(info.endpoint);

@@ -1,15 +1,6 @@
 /** Resource data types of the OMA object model (DDF `<Type>`); `none` is an executable's type. */
 export type ResourceType =
-  | 'string'
-  | 'integer'
-  | 'unsigned'
-  | 'float'
-  | 'boolean'
-  | 'opaque'
-  | 'time'
-  | 'objlnk'
-  | 'corelnk'
-  | 'none';
+  'string' | 'integer' | 'unsigned' | 'float' | 'boolean' | 'opaque' | 'time' | 'objlnk' | 'corelnk' | 'none';
 
 /** DDF `<Operations>`: R, W, RW, E, or empty for a resource only the bootstrap interface touches. */
 export type ResourceOperations = '' | 'R' | 'W' | 'RW' | 'E';

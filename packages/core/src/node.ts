@@ -53,7 +53,8 @@ export interface ObjectNode {
 }
 
 /** What a single-path read, write or notification carries. The root path has no node. */
-export type Lwm2mNode = ObjectNode | ObjectInstanceNode | SingleResource | MultipleResource | ResourceInstance;
+export type Lwm2mNode =
+  ObjectNode | ObjectInstanceNode | SingleResource | MultipleResource | ResourceInstance;
 
 export function singleResource(id: number, type: ResourceType, value: ResourceValue): SingleResource {
   return { kind: 'resource', id, type, value };

@@ -34,7 +34,8 @@ describe('parsePath', () => {
 describe('parsePath against the split-and-regex definition', () => {
   /** The definition parsePath's hand-written scanner must match: same results, same error messages. */
   function reference(text: string): number[] {
-    if (text.length === 0 || !text.startsWith('/')) throw new InvalidPathError(`path must start with "/": ${JSON.stringify(text)}`);
+    if (text.length === 0 || !text.startsWith('/'))
+      throw new InvalidPathError(`path must start with "/": ${JSON.stringify(text)}`);
     const body = text.length > 1 && text.endsWith('/') ? text.slice(1, -1) : text.slice(1);
     if (body === '') return [];
     const parts = body.split('/');
@@ -56,12 +57,20 @@ describe('parsePath against the split-and-regex definition', () => {
     }
   };
 
-  it.each(['/1/70000/1/1/1', '/3//', '//', '/3/0/', '/65535/', '/99999', '/123456', '/00', '/0/0/0/0/', '/1/2/3/4/x'])(
-    'agrees on %j',
-    (text) => {
-      expect(outcome(parsePath, text)).toEqual(outcome(reference, text));
-    },
-  );
+  it.each([
+    '/1/70000/1/1/1',
+    '/3//',
+    '//',
+    '/3/0/',
+    '/65535/',
+    '/99999',
+    '/123456',
+    '/00',
+    '/0/0/0/0/',
+    '/1/2/3/4/x',
+  ])('agrees on %j', (text) => {
+    expect(outcome(parsePath, text)).toEqual(outcome(reference, text));
+  });
 
   it('agrees on random paths', () => {
     const segment = fc.oneof(fc.nat({ max: 70000 }).map(String), fc.stringMatching(/^[0-9a/+-]{0,6}$/));
@@ -81,7 +90,10 @@ describe('parsePath against the split-and-regex definition', () => {
 
 describe('path helpers', () => {
   it('orders depth-first', () => {
-    const sorted = ['/4', '/3/1', '/3/0/1', '/3', '/3/0', '/3/0/6/0'].map(parsePath).sort(comparePaths).map(formatPath);
+    const sorted = ['/4', '/3/1', '/3/0/1', '/3', '/3/0', '/3/0/6/0']
+      .map(parsePath)
+      .sort(comparePaths)
+      .map(formatPath);
     expect(sorted).toEqual(['/3', '/3/0', '/3/0/1', '/3/0/6/0', '/3/1', '/4']);
   });
   it('knows prefixes, levels and parents', () => {

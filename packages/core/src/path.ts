@@ -151,6 +151,7 @@ export function parentPath(path: Lwm2mPath): Lwm2mPath | undefined {
 
 /** The path one level down. */
 export function childPath(path: Lwm2mPath, id: number): Lwm2mPath {
-  if (path.length >= 4) throw new InvalidPathError(`a resource instance path has no children: ${formatPath(path)}`);
+  if (path.length >= 4)
+    throw new InvalidPathError(`a resource instance path has no children: ${formatPath(path)}`);
   return toPath([...path, id]);
 }

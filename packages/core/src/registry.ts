@@ -33,7 +33,8 @@ export function createObjectRegistry(definitions: Iterable<ObjectDefinition> = [
       if (!versions) byId.set(definition.id, (versions = new Map()));
       versions.set(definition.version, definition);
       const current = newest.get(definition.id);
-      if (!current || compareVersions(definition.version, current.version) >= 0) newest.set(definition.id, definition);
+      if (!current || compareVersions(definition.version, current.version) >= 0)
+        newest.set(definition.id, definition);
     },
     getObject(objectId, version) {
       return version === undefined ? newest.get(objectId) : byId.get(objectId)?.get(version);

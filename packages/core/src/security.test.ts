@@ -2,7 +2,12 @@ import { createMemorySecurityStore } from './memory-security-store.js';
 import { identityMatches } from './security.js';
 import type { SecurityInfo } from './security.js';
 
-const psk = (endpoint: string, identity: string): SecurityInfo => ({ endpoint, mode: 'psk', identity, key: new Uint8Array([1, 2]) });
+const psk = (endpoint: string, identity: string): SecurityInfo => ({
+  endpoint,
+  mode: 'psk',
+  identity,
+  key: new Uint8Array([1, 2]),
+});
 
 describe('memory security store', () => {
   it('finds info by endpoint and by PSK identity', async () => {
@@ -45,7 +50,11 @@ describe('identityMatches', () => {
     expect(identityMatches(rpk, { kind: 'rpk', publicKey: new Uint8Array([1, 2, 4]) })).toBe(false);
     expect(identityMatches(rpk, { kind: 'psk', identity: 'd' })).toBe(false);
     const x509: SecurityInfo = { endpoint: 'dev-7', mode: 'x509' };
-    expect(identityMatches(x509, { kind: 'x509', commonName: 'dev-7', certificate: new Uint8Array() })).toBe(true);
-    expect(identityMatches(x509, { kind: 'x509', commonName: 'dev-8', certificate: new Uint8Array() })).toBe(false);
+    expect(identityMatches(x509, { kind: 'x509', commonName: 'dev-7', certificate: new Uint8Array() })).toBe(
+      true,
+    );
+    expect(identityMatches(x509, { kind: 'x509', commonName: 'dev-8', certificate: new Uint8Array() })).toBe(
+      false,
+    );
   });
 });

@@ -47,7 +47,13 @@ async function startDevice(t: TestServer, endpoint: string, lifetime = 60): Prom
     transport: loopbackTransport(),
     servers: [{ uri: t.coapUri, ssid: 1, lifetime }],
     device: DEVICE,
-    objects: [{ id: 3303, instances: new Map(sensors.map((s, i) => [i, s])), create: () => new TemperatureSensor({ initial: 0 }) }],
+    objects: [
+      {
+        id: 3303,
+        instances: new Map(sensors.map((s, i) => [i, s])),
+        create: () => new TemperatureSensor({ initial: 0 }),
+      },
+    ],
     transmission: FAST_COAP,
     requestTimeout: 2_000,
   });
@@ -98,8 +104,18 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
 
   test('the registration carries the endpoint, version, binding, formats and objects', async () => {
     const r = device.registration;
-    expect(r).toMatchObject({ endpoint, version: '1.1', binding: 'U', queueMode: false, lifetime: 60, transport: 'coap', address: '127.0.0.1' });
-    expect(r.supportedFormats).toEqual(expect.arrayContaining([ContentFormat.SENML_CBOR, ContentFormat.SENML_JSON]));
+    expect(r).toMatchObject({
+      endpoint,
+      version: '1.1',
+      binding: 'U',
+      queueMode: false,
+      lifetime: 60,
+      transport: 'coap',
+      address: '127.0.0.1',
+    });
+    expect(r.supportedFormats).toEqual(
+      expect.arrayContaining([ContentFormat.SENML_CBOR, ContentFormat.SENML_JSON]),
+    );
     expect(r.objectLinks).toContain('</3/0>');
     expect(r.objectLinks).toContain('</3303/0>');
     expect(r.objectLinks).toContain('</3303/1>');
@@ -140,7 +156,10 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
     await t.server.write(
       endpoint,
       '/3/0',
-      objectInstance(0, [singleResource(14, 'string', '-03:00'), singleResource(15, 'string', 'America/Sao_Paulo')]),
+      objectInstance(0, [
+        singleResource(14, 'string', '-03:00'),
+        singleResource(15, 'string', 'America/Sao_Paulo'),
+      ]),
       { mode: 'update' },
     );
     const after = await t.server.read(endpoint, '/3/0');
@@ -297,14 +316,26 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
   });
 
   test('create and delete an instance; the registration follows', async () => {
-    const updatedWithNew = waitFor<[Registration]>(t.server, 'updated', (r) => r.endpoint === endpoint && r.objectLinks.includes('</3303/5>'));
-    const created = await t.server.create(endpoint, '/3303', objectInstance(5, [singleResource(5750, 'string', 'attic')]));
+    const updatedWithNew = waitFor<[Registration]>(
+      t.server,
+      'updated',
+      (r) => r.endpoint === endpoint && r.objectLinks.includes('</3303/5>'),
+    );
+    const created = await t.server.create(
+      endpoint,
+      '/3303',
+      objectInstance(5, [singleResource(5750, 'string', 'attic')]),
+    );
     expect(created).toEqual([3303, 5]);
     expect(valueOf(await t.server.read(endpoint, '/3303/5/5750'))).toBe('attic');
     expect(valueOf(await t.server.read(endpoint, '/3303/5/5701'))).toBe('Cel');
     await updatedWithNew;
 
-    const updatedWithout = waitFor<[Registration]>(t.server, 'updated', (r) => r.endpoint === endpoint && !r.objectLinks.includes('</3303/5>'));
+    const updatedWithout = waitFor<[Registration]>(
+      t.server,
+      'updated',
+      (r) => r.endpoint === endpoint && !r.objectLinks.includes('</3303/5>'),
+    );
     await t.server.delete(endpoint, '/3303/5');
     await expect(t.server.read(endpoint, '/3303/5')).rejects.toMatchObject({ codeText: '4.04' });
     await updatedWithout;
@@ -324,7 +355,9 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
       expect(byPath.has('3303/0/5605')).toBe(true);
 
       const objects = await t.server.discover(endpoint, '/3');
-      expect(objects.map((l) => l.path.join('/'))).toEqual(expect.arrayContaining(['3', '3/0', '3/0/0', '3/0/13']));
+      expect(objects.map((l) => l.path.join('/'))).toEqual(
+        expect.arrayContaining(['3', '3/0', '3/0/0', '3/0/13']),
+      );
     } finally {
       await t.server.writeAttributes(endpoint, '/3303/0/5700', { unset: ['pmin', 'pmax'] });
       await t.server.writeAttributes(endpoint, '/3303/0', { unset: ['pmax'] });
@@ -364,7 +397,11 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
       expect(valueOf(first.nodes.get('/3303/1/5700'))).toBe(21);
       expect(valueOf(first.nodes.get('/3/0/0'))).toBe('Acme');
 
-      const event = waitFor<[NotificationEvent]>(t.server, 'notification', (e) => e.token === observation.token);
+      const event = waitFor<[NotificationEvent]>(
+        t.server,
+        'notification',
+        (e) => e.token === observation.token,
+      );
       sensor.setValue(21.5);
       const next = await nextValue(observation);
       if (!next.composite) throw new Error('expected a composite notification');
@@ -400,7 +437,11 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
       ['LwM2M JSON', ContentFormat.JSON],
       ['LwM2M CBOR', ContentFormat.LWM2M_CBOR],
     ] as const;
-    const singleValueFormats = [['text', ContentFormat.TEXT], ['CBOR', ContentFormat.CBOR], ...multiValueFormats] as const;
+    const singleValueFormats = [
+      ['text', ContentFormat.TEXT],
+      ['CBOR', ContentFormat.CBOR],
+      ...multiValueFormats,
+    ] as const;
 
     test.each(multiValueFormats)('read /3/0 and /3303 in %s', async (_name, format) => {
       // Current Time (13) moves between reads; everything else must match the default format's answer.
@@ -420,15 +461,18 @@ describe('LwM2M 1.1 client and server over CoAP', () => {
       expect(valueOf(await t.server.read(endpoint, '/3/0/14'))).toBe(offset);
     });
 
-    test.each(singleValueFormats)('write and read the time resource (Current Time) in %s', async (_name, format) => {
-      const when = new Date('2031-05-06T07:08:09Z');
-      await t.server.write(endpoint, '/3/0/13', when, { format });
-      const back = valueOf(await t.server.read(endpoint, '/3/0/13', { format }));
-      expect(back).toBeInstanceOf(Date);
-      const drift = (back as Date).getTime() - when.getTime();
-      expect(drift).toBeGreaterThanOrEqual(0);
-      expect(drift).toBeLessThan(3_000);
-    });
+    test.each(singleValueFormats)(
+      'write and read the time resource (Current Time) in %s',
+      async (_name, format) => {
+        const when = new Date('2031-05-06T07:08:09Z');
+        await t.server.write(endpoint, '/3/0/13', when, { format });
+        const back = valueOf(await t.server.read(endpoint, '/3/0/13', { format }));
+        expect(back).toBeInstanceOf(Date);
+        const drift = (back as Date).getTime() - when.getTime();
+        expect(drift).toBeGreaterThanOrEqual(0);
+        expect(drift).toBeLessThan(3_000);
+      },
+    );
 
     test.each(multiValueFormats)('read a multiple-instance resource in %s', async (_name, format) => {
       const node = await t.server.read(endpoint, '/3/0/6', { format });
@@ -488,7 +532,9 @@ describe('many clients at once', () => {
       }
       await Promise.all(clients.map((c) => c.start()));
       await registered;
-      const serials = await Promise.all(names.map(async (name) => valueOf(await t.server.read(name, '/3/0/2'))));
+      const serials = await Promise.all(
+        names.map(async (name) => valueOf(await t.server.read(name, '/3/0/2'))),
+      );
       expect(serials).toEqual(names.map((name) => `serial-of-${name}`));
     } finally {
       await Promise.all(clients.map((c) => c.close()));
@@ -528,7 +574,9 @@ describe('one client, two servers', () => {
       expect(valueOf(await a.server.read('e2e-two-servers', '/3/0/0'))).toBe('Shared');
       await expect(b.server.read('e2e-two-servers', '/3/0/0')).rejects.toMatchObject({ codeText: '4.01' });
       expect(valueOf(await b.server.read('e2e-two-servers', '/3303/0/5700'))).toBe(20);
-      await expect(b.server.write('e2e-two-servers', '/3303/0/5750', 'b was here')).rejects.toMatchObject({ codeText: '4.01' });
+      await expect(b.server.write('e2e-two-servers', '/3303/0/5750', 'b was here')).rejects.toMatchObject({
+        codeText: '4.01',
+      });
       await a.server.write('e2e-two-servers', '/3303/0/5750', 'a was here');
 
       // Both observe; a change reaches both.
@@ -573,7 +621,11 @@ describe('registration life cycle as the server sees it', () => {
       const observation = await t.server.observe(endpoint, '/3303/0/5700');
       await nextValue(observation);
 
-      const lifetimeUpdate = waitFor<[Registration, Registration]>(t.server, 'updated', (r) => r.endpoint === endpoint);
+      const lifetimeUpdate = waitFor<[Registration, Registration]>(
+        t.server,
+        'updated',
+        (r) => r.endpoint === endpoint,
+      );
       await t.server.write(endpoint, '/1/0/1', 45);
       const [updated, previous] = await lifetimeUpdate;
       expect(previous.lifetime).toBe(60);
@@ -629,7 +681,12 @@ describe('registration life cycle as the server sees it', () => {
       expect(until - Date.now()).toBeLessThanOrEqual(1_000);
       expect(await t.server.getRegistration(endpoint)).toBeUndefined();
       const started = Date.now();
-      const [again] = await waitFor<[Registration]>(t.server, 'registered', (r) => r.endpoint === endpoint, 4_000);
+      const [again] = await waitFor<[Registration]>(
+        t.server,
+        'registered',
+        (r) => r.endpoint === endpoint,
+        4_000,
+      );
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
       expect(again.id).not.toBe(device.registration.id);
     } finally {
@@ -644,7 +701,11 @@ describe('registration life cycle as the server sees it', () => {
     await nextValue(observation);
     const ended = waitFor<[Error | undefined]>(observation, 'end');
     // A second process of the same device (e.g. after a reboot that lost its state).
-    const replaced = waitFor<[Registration, Registration | undefined]>(t.server, 'registered', (r) => r.endpoint === endpoint);
+    const replaced = waitFor<[Registration, Registration | undefined]>(
+      t.server,
+      'registered',
+      (r) => r.endpoint === endpoint,
+    );
     const second = await startDevice(t, endpoint);
     try {
       const [registration, old] = await replaced;

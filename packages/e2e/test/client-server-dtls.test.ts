@@ -6,7 +6,16 @@
 import { createClient, TemperatureSensor } from '@lwm2m/client';
 import type { ConnectTarget, Lwm2mClient, RegistrationFailure, RegistrationInfo } from '@lwm2m/client';
 import type { Registration } from '@lwm2m/server';
-import { FAST_COAP, NO_RETRY, loopbackTransport, nextValue, observedValue, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  NO_RETRY,
+  loopbackTransport,
+  nextValue,
+  observedValue,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -26,7 +35,13 @@ describe('client and server over DTLS-PSK', () => {
     await t?.close();
   });
 
-  function device(options: { uri: string; identity?: string; key?: Uint8Array; sensor?: TemperatureSensor; targets?: ConnectTarget[] }): Lwm2mClient {
+  function device(options: {
+    uri: string;
+    identity?: string;
+    key?: Uint8Array;
+    sensor?: TemperatureSensor;
+    targets?: ConnectTarget[];
+  }): Lwm2mClient {
     const client = createClient({
       endpoint: 'e2e-dtls',
       transport: loopbackTransport(options.targets),
@@ -35,11 +50,15 @@ describe('client and server over DTLS-PSK', () => {
           uri: options.uri,
           ssid: 1,
           lifetime: 60,
-          ...(options.identity === undefined || options.key === undefined ? {} : { psk: { identity: options.identity, key: options.key } }),
+          ...(options.identity === undefined || options.key === undefined
+            ? {}
+            : { psk: { identity: options.identity, key: options.key } }),
         },
       ],
       device: { manufacturer: 'Secure Acme' },
-      objects: [{ id: 3303, instances: new Map([[0, options.sensor ?? new TemperatureSensor({ initial: 20 })]]) }],
+      objects: [
+        { id: 3303, instances: new Map([[0, options.sensor ?? new TemperatureSensor({ initial: 20 })]]) },
+      ],
       transmission: FAST_COAP,
       requestTimeout: 2_000,
       retry: NO_RETRY,
@@ -55,8 +74,17 @@ describe('client and server over DTLS-PSK', () => {
     const registered = waitFor<[Registration]>(t.server, 'registered');
     await client.start();
     const [registration] = await registered;
-    expect(registration).toMatchObject({ endpoint: 'e2e-dtls', transport: 'coaps', identity: { kind: 'psk', identity: 'e2e-dtls-id' } });
-    expect(targets).toEqual([expect.objectContaining({ secure: true, security: { mode: 'psk', identity: 'e2e-dtls-id', key: new Uint8Array(KEY) } })]);
+    expect(registration).toMatchObject({
+      endpoint: 'e2e-dtls',
+      transport: 'coaps',
+      identity: { kind: 'psk', identity: 'e2e-dtls-id' },
+    });
+    expect(targets).toEqual([
+      expect.objectContaining({
+        secure: true,
+        security: { mode: 'psk', identity: 'e2e-dtls-id', key: new Uint8Array(KEY) },
+      }),
+    ]);
 
     expect(valueOf(await t.server.read('e2e-dtls', '/3/0/0'))).toBe('Secure Acme');
     await t.server.write('e2e-dtls', '/3/0/14', '+04:00');
@@ -103,7 +131,12 @@ describe('client and server over DTLS-PSK', () => {
   });
 
   test("another endpoint's valid identity is refused with 4.03", async () => {
-    await t.security.put({ endpoint: 'someone-else', mode: 'psk', identity: 'someone-else-id', key: OTHER_KEY });
+    await t.security.put({
+      endpoint: 'someone-else',
+      mode: 'psk',
+      identity: 'someone-else-id',
+      key: OTHER_KEY,
+    });
     const client = device({ uri: t.coapsUri, identity: 'someone-else-id', key: OTHER_KEY });
     const failed = waitFor<[RegistrationFailure]>(client, 'registration-failed', () => true, 10_000);
     await client.start();

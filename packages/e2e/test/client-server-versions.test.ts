@@ -6,7 +6,16 @@ import { ContentFormat, objectInstance, singleResource } from '@lwm2m/core';
 import { createClient, TemperatureSensor } from '@lwm2m/client';
 import type { Lwm2mClient } from '@lwm2m/client';
 import type { Lwm2mVersion, Registration } from '@lwm2m/server';
-import { FAST_COAP, loopbackTransport, nextValue, observedValue, resourceOf, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  loopbackTransport,
+  nextValue,
+  observedValue,
+  resourceOf,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 interface Device {
@@ -15,7 +24,12 @@ interface Device {
   readonly registration: Registration;
 }
 
-async function startDevice(t: TestServer, endpoint: string, version: Lwm2mVersion, queueMode: boolean): Promise<Device> {
+async function startDevice(
+  t: TestServer,
+  endpoint: string,
+  version: Lwm2mVersion,
+  queueMode: boolean,
+): Promise<Device> {
   const sensor = new TemperatureSensor({ initial: 20 });
   const client = createClient({
     endpoint,
@@ -23,7 +37,9 @@ async function startDevice(t: TestServer, endpoint: string, version: Lwm2mVersio
     transport: loopbackTransport(),
     servers: [{ uri: t.coapUri, ssid: 1, lifetime: 60 }],
     device: { manufacturer: `Acme ${version}`, model: 'V' },
-    objects: [{ id: 3303, instances: new Map([[0, sensor]]), create: () => new TemperatureSensor({ initial: 0 }) }],
+    objects: [
+      { id: 3303, instances: new Map([[0, sensor]]), create: () => new TemperatureSensor({ initial: 0 }) },
+    ],
     transmission: FAST_COAP,
     requestTimeout: 2_000,
     // Awake for the whole test: this file is about formats, queue-mode waits are elsewhere.
@@ -69,7 +85,9 @@ describe('LwM2M 1.0 client (TLV, b=UQ)', () => {
   });
 
   test('writes in TLV (instance) and text (resource)', async () => {
-    await t.server.write(endpoint, '/3/0', objectInstance(0, [singleResource(14, 'string', '+01:00')]), { mode: 'update' });
+    await t.server.write(endpoint, '/3/0', objectInstance(0, [singleResource(14, 'string', '+01:00')]), {
+      mode: 'update',
+    });
     expect(valueOf(await t.server.read(endpoint, '/3/0/14'))).toBe('+01:00');
     await t.server.write(endpoint, '/3/0/15', 'Europe/Paris');
     expect(valueOf(await t.server.read(endpoint, '/3/0/15'))).toBe('Europe/Paris');
@@ -94,7 +112,11 @@ describe('LwM2M 1.0 client (TLV, b=UQ)', () => {
   });
 
   test('creates (TLV) and deletes an instance', async () => {
-    const created = await t.server.create(endpoint, '/3303', objectInstance(3, [singleResource(5750, 'string', 'cellar')]));
+    const created = await t.server.create(
+      endpoint,
+      '/3303',
+      objectInstance(3, [singleResource(5750, 'string', 'cellar')]),
+    );
     expect(created).toEqual([3303, 3]);
     expect(valueOf(await t.server.read(endpoint, '/3303/3/5750'))).toBe('cellar');
     await t.server.delete(endpoint, '/3303/3');
@@ -102,7 +124,9 @@ describe('LwM2M 1.0 client (TLV, b=UQ)', () => {
   });
 
   test('1.1 features are refused: epmin as an attribute, Send', async () => {
-    await expect(t.server.writeAttributes(endpoint, '/3303/0/5700', { set: { epmin: 1 } })).rejects.toMatchObject({ codeText: '4.00' });
+    await expect(
+      t.server.writeAttributes(endpoint, '/3303/0/5700', { set: { epmin: 1 } }),
+    ).rejects.toMatchObject({ codeText: '4.00' });
     await expect(device.client.send(['/3303/0/5700'])).rejects.toThrow(/1\.1/);
   });
 });
@@ -134,15 +158,21 @@ describe('LwM2M 1.2 client (LwM2M CBOR)', () => {
       mode: 'update',
       format: ContentFormat.LWM2M_CBOR,
     });
-    expect(valueOf(await t.server.read(endpoint, '/3/0/14', { format: ContentFormat.LWM2M_CBOR }))).toBe('+09:00');
-    const composite = await t.server.readComposite(endpoint, ['/3/0/14', '/3303/0/5700'], { format: ContentFormat.LWM2M_CBOR });
+    expect(valueOf(await t.server.read(endpoint, '/3/0/14', { format: ContentFormat.LWM2M_CBOR }))).toBe(
+      '+09:00',
+    );
+    const composite = await t.server.readComposite(endpoint, ['/3/0/14', '/3303/0/5700'], {
+      format: ContentFormat.LWM2M_CBOR,
+    });
     expect(valueOf(composite.get('/3/0/14'))).toBe('+09:00');
     expect(valueOf(composite.get('/3303/0/5700'))).toBe(20);
   });
 
   test('observes in LwM2M CBOR with 1.2 attributes (con, hqmax)', async () => {
     await t.server.writeAttributes(endpoint, '/3303/0/5700', { set: { con: 1, hqmax: 3 } });
-    const observation = await t.server.observe(endpoint, '/3303/0/5700', { format: ContentFormat.LWM2M_CBOR });
+    const observation = await t.server.observe(endpoint, '/3303/0/5700', {
+      format: ContentFormat.LWM2M_CBOR,
+    });
     try {
       const first = await nextValue(observation);
       expect(first.format).toBe(ContentFormat.LWM2M_CBOR);

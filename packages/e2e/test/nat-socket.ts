@@ -57,12 +57,18 @@ export class NatSocket implements DatagramSocket {
     return this.#inner.maxDatagramSize?.(peer) ?? 1152;
   }
 
-  on<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  on<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.#events.on(event, listener as never);
     return this;
   }
 
-  off<E extends keyof DatagramSocketEvents>(event: E, listener: (...args: DatagramSocketEvents[E]) => void): this {
+  off<E extends keyof DatagramSocketEvents>(
+    event: E,
+    listener: (...args: DatagramSocketEvents[E]) => void,
+  ): this {
     this.#events.off(event, listener as never);
     return this;
   }

@@ -89,7 +89,12 @@ describe('network changes', () => {
     expect(error).toMatchObject({ code: 'ERR_REGISTRATION_ENDED' });
     expect(await t.server.getRegistration(endpoint)).toBeUndefined();
 
-    const registered = waitFor<[Registration, Registration | undefined]>(t.server, 'registered', (r) => r.endpoint === endpoint, 8_000);
+    const registered = waitFor<[Registration, Registration | undefined]>(
+      t.server,
+      'registered',
+      (r) => r.endpoint === endpoint,
+      8_000,
+    );
     (socket as NatSocket).offline = false;
     const [again, replaced] = await registered;
     expect(again.id).not.toBe(first.id);

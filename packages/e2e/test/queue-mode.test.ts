@@ -7,7 +7,16 @@ import { createClient, TemperatureSensor } from '@lwm2m/client';
 import type { DmOperation, Lwm2mClient } from '@lwm2m/client';
 import { ClientSleepingError } from '@lwm2m/server';
 import type { Registration } from '@lwm2m/server';
-import { FAST_COAP, happens, loopbackTransport, nextValue, observedValue, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  happens,
+  loopbackTransport,
+  nextValue,
+  observedValue,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 const AWAKE_MS = 400;

@@ -7,9 +7,22 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createClient, TemperatureSensor } from '@lwm2m/client';
 import type { Lwm2mClient } from '@lwm2m/client';
-import { createRedisObservationStore, createRedisRegistrationStore, createRedisSecurityStore } from '@lwm2m/store-redis';
+import {
+  createRedisObservationStore,
+  createRedisRegistrationStore,
+  createRedisSecurityStore,
+} from '@lwm2m/store-redis';
 import type { NotificationEvent, Registration, ServerStores } from '@lwm2m/server';
-import { FAST_COAP, happens, loopbackTransport, nextValue, observedValue, startServer, valueOf, waitFor } from './loopback.js';
+import {
+  FAST_COAP,
+  happens,
+  loopbackTransport,
+  nextValue,
+  observedValue,
+  startServer,
+  valueOf,
+  waitFor,
+} from './loopback.js';
 import type { TestServer } from './loopback.js';
 
 describe('server restart with Redis stores', () => {
@@ -74,9 +87,17 @@ describe('server restart with Redis stores', () => {
     expect(second.coapUri).toBe(first.coapUri);
 
     const kept = await second.server.getRegistration(endpoint);
-    expect(kept).toMatchObject({ id: registration.id, address: registration.address, port: registration.port });
+    expect(kept).toMatchObject({
+      id: registration.id,
+      address: registration.address,
+      port: registration.port,
+    });
 
-    const notified = waitFor<[NotificationEvent]>(second.server, 'notification', (e) => e.token === observation.token);
+    const notified = waitFor<[NotificationEvent]>(
+      second.server,
+      'notification',
+      (e) => e.token === observation.token,
+    );
     sensor.setValue(22.5);
     const [event] = await notified;
     expect(event.registration.endpoint).toBe(endpoint);
@@ -158,7 +179,11 @@ describe('server restart with Redis stores', () => {
 
     await first.close();
     servers.splice(servers.indexOf(first), 1);
-    const second = await startServer({ stores: stores(), queueMode: { awakeTime: 5_000 }, coapPort: Number(new URL(first.coapUri).port) });
+    const second = await startServer({
+      stores: stores(),
+      queueMode: { awakeTime: 5_000 },
+      coapPort: Number(new URL(first.coapUri).port),
+    });
     servers.push(second);
     expect(second.server.isAwake(endpoint)).toBe(false);
 

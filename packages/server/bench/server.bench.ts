@@ -36,7 +36,9 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-async function udpEndpoint(handler?: Parameters<typeof createCoapEndpoint>[0]['handler']): Promise<CoapEndpoint> {
+async function udpEndpoint(
+  handler?: Parameters<typeof createCoapEndpoint>[0]['handler'],
+): Promise<CoapEndpoint> {
   return createCoapEndpoint({
     socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }),
     transmission: { nstart: 10_000 },
@@ -46,7 +48,11 @@ async function udpEndpoint(handler?: Parameters<typeof createCoapEndpoint>[0]['h
 
 /** `count` requests spread over `senders`, each keeping WINDOW in flight (more only overflows socket buffers). */
 const WINDOW = 16;
-async function rate(senders: CoapEndpoint[], count: number, send: (sender: CoapEndpoint, i: number) => Promise<unknown>): Promise<number> {
+async function rate(
+  senders: CoapEndpoint[],
+  count: number,
+  send: (sender: CoapEndpoint, i: number) => Promise<unknown>,
+): Promise<number> {
   const start = performance.now();
   let next = 0;
   await Promise.all(
@@ -107,16 +113,21 @@ async function registrationRound(
     server = createServer({ sockets: { coap: socket } });
     await server.listen();
   } else {
-    raw = createCoapEndpoint({ socket, handler: () => ({ code: CoapCode.CREATED, locationPath: ['rd', 'x'] }) });
+    raw = createCoapEndpoint({
+      socket,
+      handler: () => ({ code: CoapCode.CREATED, locationPath: ['rd', 'x'] }),
+    });
   }
   try {
     const cpu = process.cpuUsage();
     const result = await clients.run({ port: socket.address().port, clients: CLIENTS, prefix });
     const used = process.cpuUsage(cpu);
-    if (result.created !== CLIENTS) throw new Error(`${target}: ${result.created} of ${CLIENTS} created, ${result.failed} failed`);
+    if (result.created !== CLIENTS)
+      throw new Error(`${target}: ${result.created} of ${CLIENTS} created, ${result.failed} failed`);
     if (server !== undefined) {
       let held = 0;
-      for await (const registration of server.registrations.all()) if (registration.endpoint.startsWith(prefix)) held++;
+      for await (const registration of server.registrations.all())
+        if (registration.endpoint.startsWith(prefix)) held++;
       if (held !== CLIENTS) throw new Error(`the server holds ${held} of ${CLIENTS} registrations`);
     }
     return {
@@ -152,14 +163,26 @@ async function registrations(): Promise<{ lwm2m: RegistrationSample[]; raw: Regi
 }
 
 async function reads(): Promise<{ lwm2m: number; raw: number }> {
-  const server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) }, coap: { transmission: { nstart: 10_000 } } });
+  const server = createServer({
+    sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) },
+    coap: { transmission: { nstart: 10_000 } },
+  });
   await server.listen();
   const client = await udpEndpoint(() => ({ code: CoapCode.CONTENT, contentFormat: 0, payload: '21.5' }));
   const rawSender = await udpEndpoint();
   try {
-    await client.request({ peer: server.address(), method: 'POST', path: '/rd', query: ['ep=reader', 'lwm2m=1.1'], payload: '</3303/0>', contentFormat: 40 });
+    await client.request({
+      peer: server.address(),
+      method: 'POST',
+      path: '/rd',
+      query: ['ep=reader', 'lwm2m=1.1'],
+      payload: '</3303/0>',
+      contentFormat: 40,
+    });
     const n = 5_000;
-    const rawRate = await rate([rawSender], n, (sender) => sender.request({ peer: client.address(), method: 'GET', path: '/3303/0/5700' }, { timeout: 60_000 }));
+    const rawRate = await rate([rawSender], n, (sender) =>
+      sender.request({ peer: client.address(), method: 'GET', path: '/3303/0/5700' }, { timeout: 60_000 }),
+    );
     const start = performance.now();
     let next = 0;
     await Promise.all(
@@ -194,21 +217,34 @@ async function notifications(): Promise<{ lwm2m: number; raw: number }> {
     };
     try {
       if (useServer) {
-        server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) } });
+        server = createServer({
+          sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) },
+        });
         await server.listen();
-        await client.request({ peer: server.address(), method: 'POST', path: '/rd', query: ['ep=notifier', 'lwm2m=1.1'], payload: '</3303/0>', contentFormat: 40 });
+        await client.request({
+          peer: server.address(),
+          method: 'POST',
+          path: '/rd',
+          query: ['ep=notifier', 'lwm2m=1.1'],
+          payload: '</3303/0>',
+          contentFormat: 40,
+        });
         server.on('notification', count);
         await server.observe('notifier', '/3303/0/5700');
       } else {
         rawEndpoint = await udpEndpoint();
-        const observation = await rawEndpoint.observe({ peer: client.address(), method: 'GET', path: '/3303/0/5700' }, { reregister: false });
+        const observation = await rawEndpoint.observe(
+          { peer: client.address(), method: 'GET', path: '/3303/0/5700' },
+          { reregister: false },
+        );
         observation.on('notification', count);
       }
       const observer = observers[0];
       if (observer === undefined) throw new Error('no observer');
       const start = performance.now();
       // One CON at a time: the CoAP layer coalesces notifications while one is unacknowledged.
-      for (let i = 0; i < n; i++) await observer.notify({ payload: String(20 + (i % 100) / 10), contentFormat: 0, confirmable: true });
+      for (let i = 0; i < n; i++)
+        await observer.notify({ payload: String(20 + (i % 100) / 10), contentFormat: 0, confirmable: true });
       await finished;
       return Math.round((n * 1000) / (performance.now() - start));
     } finally {
@@ -228,16 +264,28 @@ async function heapPerRegistration(): Promise<number | undefined> {
   const [serverSocket, clientSocket] = createMemorySocketPair();
   const server = createServer({ sockets: { coap: serverSocket } });
   await server.listen();
-  const client = createCoapEndpoint({ socket: clientSocket, transmission: { nstart: 10_000 }, maxDedupEntries: 100 });
+  const client = createCoapEndpoint({
+    socket: clientSocket,
+    transmission: { nstart: 10_000 },
+    maxDedupEntries: 100,
+  });
   const peer = serverSocket.address();
   const total = 100_000;
   const warm = 1_000;
   const register = (i: number) =>
-    client.request({ peer, method: 'POST', path: '/rd', query: [`ep=urn:dev:heap-${i}`, 'lt=86400', 'lwm2m=1.1', 'b=U'], payload: '</>;rt="oma.lwm2m";ct="60 110 112",</1/0>,</3/0>,</3303/0>', contentFormat: 40 });
+    client.request({
+      peer,
+      method: 'POST',
+      path: '/rd',
+      query: [`ep=urn:dev:heap-${i}`, 'lt=86400', 'lwm2m=1.1', 'b=U'],
+      payload: '</>;rt="oma.lwm2m";ct="60 110 112",</1/0>,</3/0>,</3303/0>',
+      contentFormat: 40,
+    });
   for (let i = 0; i < warm; i++) await register(i);
   gc();
   const before = process.memoryUsage().heapUsed;
-  for (let i = warm; i < total; i += 500) await Promise.all(Array.from({ length: 500 }, (_, k) => register(i + k)));
+  for (let i = warm; i < total; i += 500)
+    await Promise.all(Array.from({ length: 500 }, (_, k) => register(i + k)));
   // Let the CoAP layer's exchange caches expire: they belong to traffic, not to registrations.
   await new Promise((resolve) => setTimeout(resolve, 100));
   gc();
@@ -256,7 +304,10 @@ async function main(): Promise<void> {
     clients: CLIENTS,
     perSecond: median(regs.lwm2m.map((r) => r.perSecond)),
     rawCoapPerSecond: median(regs.raw.map((r) => r.perSecond)),
-    ratio: medianRatio(regs.lwm2m.map((r) => r.perSecond), regs.raw.map((r) => r.perSecond)),
+    ratio: medianRatio(
+      regs.lwm2m.map((r) => r.perSecond),
+      regs.raw.map((r) => r.perSecond),
+    ),
     serverCpuUsPerRegistration: median(regs.lwm2m.map((r) => r.cpuUs)),
     rawCoapCpuUsPerRequest: median(regs.raw.map((r) => r.cpuUs)),
     /** The simulated clients' process: with it, the machine's two cores bound the rate. */
@@ -274,14 +325,25 @@ async function main(): Promise<void> {
     return;
   }
   const readRuns: { lwm2m: number; raw: number }[] = [];
-  for (let r = 0; r < REPEATS; r++) { readRuns.push(await reads()); log(`reads ${JSON.stringify(readRuns[r])}`); }
+  for (let r = 0; r < REPEATS; r++) {
+    readRuns.push(await reads());
+    log(`reads ${JSON.stringify(readRuns[r])}`);
+  }
   const notifyRuns: { lwm2m: number; raw: number }[] = [];
-  for (let r = 0; r < REPEATS; r++) { notifyRuns.push(await notifications()); log(`notifications ${JSON.stringify(notifyRuns[r])}`); }
+  for (let r = 0; r < REPEATS; r++) {
+    notifyRuns.push(await notifications());
+    log(`notifications ${JSON.stringify(notifyRuns[r])}`);
+  }
   const heap = await heapPerRegistration();
   const summary = (runs: { lwm2m: number; raw: number }[]) => {
     const lwm2m = median(runs.map((r) => r.lwm2m));
     const raw = median(runs.map((r) => r.raw));
-    return { perSecond: lwm2m, rawCoapPerSecond: raw, ratio: Math.round((lwm2m / raw) * 1000) / 1000, runs: runs.map((r) => r.lwm2m) };
+    return {
+      perSecond: lwm2m,
+      rawCoapPerSecond: raw,
+      ratio: Math.round((lwm2m / raw) * 1000) / 1000,
+      runs: runs.map((r) => r.lwm2m),
+    };
   };
   console.log(
     JSON.stringify(

@@ -40,7 +40,10 @@ export class ClientSleepingError extends Lwm2mError {
   readonly endpoint: string;
 
   constructor(endpoint: string) {
-    super('ERR_CLIENT_SLEEPING', `client ${JSON.stringify(endpoint)} stayed asleep until the request timed out`);
+    super(
+      'ERR_CLIENT_SLEEPING',
+      `client ${JSON.stringify(endpoint)} stayed asleep until the request timed out`,
+    );
     this.endpoint = endpoint;
   }
 }

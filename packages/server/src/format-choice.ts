@@ -20,13 +20,18 @@ export function multiValueFormat(registration: Registration): number {
   if (formats === undefined) return ContentFormat.TLV;
   if (formats.includes(ContentFormat.SENML_CBOR)) return ContentFormat.SENML_CBOR;
   if (formats.includes(ContentFormat.SENML_JSON)) return ContentFormat.SENML_JSON;
-  if (registration.version === '1.2' && formats.includes(ContentFormat.LWM2M_CBOR)) return ContentFormat.LWM2M_CBOR;
+  if (registration.version === '1.2' && formats.includes(ContentFormat.LWM2M_CBOR))
+    return ContentFormat.LWM2M_CBOR;
   return ContentFormat.TLV;
 }
 
 export function compositeFormat(registration: Registration): number {
   const formats = registration.supportedFormats;
-  if (formats !== undefined && !formats.includes(ContentFormat.SENML_CBOR) && formats.includes(ContentFormat.SENML_JSON)) {
+  if (
+    formats !== undefined &&
+    !formats.includes(ContentFormat.SENML_CBOR) &&
+    formats.includes(ContentFormat.SENML_JSON)
+  ) {
     return ContentFormat.SENML_JSON;
   }
   return ContentFormat.SENML_CBOR;

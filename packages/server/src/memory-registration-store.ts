@@ -14,7 +14,8 @@ export function createMemoryRegistrationStore(): RegistrationStore {
 
   function unindex(registration: Registration): void {
     byId.delete(registration.id);
-    if (idByEndpoint.get(registration.endpoint) === registration.id) idByEndpoint.delete(registration.endpoint);
+    if (idByEndpoint.get(registration.endpoint) === registration.id)
+      idByEndpoint.delete(registration.endpoint);
     const key = addressKey(registration.transport, registration.address, registration.port);
     if (idByAddress.get(key) === registration.id) idByAddress.delete(key);
   }
@@ -22,7 +23,10 @@ export function createMemoryRegistrationStore(): RegistrationStore {
   function index(registration: Registration): void {
     byId.set(registration.id, registration);
     idByEndpoint.set(registration.endpoint, registration.id);
-    idByAddress.set(addressKey(registration.transport, registration.address, registration.port), registration.id);
+    idByAddress.set(
+      addressKey(registration.transport, registration.address, registration.port),
+      registration.id,
+    );
   }
 
   return {

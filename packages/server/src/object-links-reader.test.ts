@@ -18,7 +18,10 @@ describe('createObjectLinksReader', () => {
       expect(read(bytes(text), 40)).toEqual(expected);
     }
     expect(read(bytes('</3/0>'), 0)).toMatchObject({ ok: false });
-    expect(read(Uint8Array.of(0xff, 0xfe), 40)).toMatchObject({ ok: false, message: 'object links are not UTF-8' });
+    expect(read(Uint8Array.of(0xff, 0xfe), 40)).toMatchObject({
+      ok: false,
+      message: 'object links are not UTF-8',
+    });
   });
 
   it('shares one text among equal payloads and evicts the oldest', () => {

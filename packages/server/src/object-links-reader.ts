@@ -11,7 +11,10 @@ const MAX_CACHED_TEXT = 2048;
  * refusals included, and its `text` is the cached string, so registrations with equal payloads
  * share one string. Oldest entry evicted first.
  */
-export type ObjectLinksReader = (payload: Uint8Array, contentFormat: number | undefined) => ObjectLinks | RegistrationRefusal;
+export type ObjectLinksReader = (
+  payload: Uint8Array,
+  contentFormat: number | undefined,
+) => ObjectLinks | RegistrationRefusal;
 
 export function createObjectLinksReader(maxEntries = 256): ObjectLinksReader {
   const cache = new Map<string, ObjectLinks | RegistrationRefusal>();

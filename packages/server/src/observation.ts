@@ -48,7 +48,8 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
   readonly initial: ObservationValue;
   readonly #canceller: ObservationCanceller;
   readonly #buffer: ObservationValue[] = [];
-  #waiting: { resolve: (r: IteratorResult<ObservationValue>) => void; reject: (e: Error) => void } | undefined;
+  #waiting:
+    { resolve: (r: IteratorResult<ObservationValue>) => void; reject: (e: Error) => void } | undefined;
   #active: boolean;
   #endError: Error | undefined;
 
@@ -127,7 +128,9 @@ export class Observation extends EventEmitter<ObservationEvents> implements Asyn
         if (!this.#active) {
           const error = this.#endError;
           this.#endError = undefined;
-          return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
+          return error === undefined
+            ? Promise.resolve({ value: undefined, done: true })
+            : Promise.reject(error);
         }
         return new Promise((resolve, reject) => {
           this.#waiting = { resolve, reject };

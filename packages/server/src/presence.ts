@@ -43,7 +43,11 @@ export interface PresenceTracker {
   close(): void;
 }
 
-export function createPresenceTracker(clock: Clock, awakeTime: number, events: PresenceEvents): PresenceTracker {
+export function createPresenceTracker(
+  clock: Clock,
+  awakeTime: number,
+  events: PresenceEvents,
+): PresenceTracker {
   const clients = new Map<string, ClientPresence>();
   const endpointByPeer = new Map<string, string>();
   const windows = createDeadlineQueue<string>(clock, (endpoint) => {
@@ -100,7 +104,8 @@ export function createPresenceTracker(clock: Clock, awakeTime: number, events: P
       const client = clients.get(endpoint);
       if (client === undefined) return Promise.reject(new RegistrationEndedError(endpoint, 'not tracked'));
       if (client.awake) return Promise.resolve();
-      if (signal?.aborted === true) return Promise.reject(new AbortError('request aborted', { cause: signal.reason }));
+      if (signal?.aborted === true)
+        return Promise.reject(new AbortError('request aborted', { cause: signal.reason }));
       return new Promise<void>((resolve, reject) => {
         const cleanup = (): void => {
           clock.clearTimeout(timer);
@@ -117,8 +122,12 @@ export function createPresenceTracker(clock: Clock, awakeTime: number, events: P
             reject(error);
           },
         };
-        const onAbort = (): void => waiter.reject(new AbortError('request aborted', { cause: signal?.reason }));
-        const timer = clock.setTimeout(() => waiter.reject(new ClientSleepingError(endpoint)), Math.max(0, deadline - clock.now()));
+        const onAbort = (): void =>
+          waiter.reject(new AbortError('request aborted', { cause: signal?.reason }));
+        const timer = clock.setTimeout(
+          () => waiter.reject(new ClientSleepingError(endpoint)),
+          Math.max(0, deadline - clock.now()),
+        );
         signal?.addEventListener('abort', onAbort, { once: true });
         client.waiters.add(waiter);
       });

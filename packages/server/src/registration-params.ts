@@ -66,7 +66,8 @@ function queryMap(query: readonly string[]): Map<string, string | true> | Regist
 }
 
 function parseLifetime(value: string | true): number | RegistrationRefusal {
-  if (value === true || !/^[0-9]{1,10}$/.test(value)) return refuse(`lt must be a positive integer, got ${JSON.stringify(value)}`);
+  if (value === true || !/^[0-9]{1,10}$/.test(value))
+    return refuse(`lt must be a positive integer, got ${JSON.stringify(value)}`);
   const lifetime = Number(value);
   if (lifetime <= 0 || lifetime > MAX_LIFETIME) return refuse(`lt out of range: ${value}`);
   return lifetime;
@@ -86,14 +87,18 @@ function parseBinding(
   const letters = BINDING_LETTERS[version];
   const seen = new Set<string>();
   for (const letter of value) {
-    if (!letters.includes(letter)) return refuse(`b=${value}: ${JSON.stringify(letter)} is not a LwM2M ${version} binding`);
+    if (!letters.includes(letter))
+      return refuse(`b=${value}: ${JSON.stringify(letter)} is not a LwM2M ${version} binding`);
     if (seen.has(letter)) return refuse(`b=${value} repeats ${letter}`);
     seen.add(letter);
   }
   return { binding: value, queueFromBinding: false };
 }
 
-function parseQueueFlag(value: string | true | undefined, version: Lwm2mVersion): boolean | RegistrationRefusal {
+function parseQueueFlag(
+  value: string | true | undefined,
+  version: Lwm2mVersion,
+): boolean | RegistrationRefusal {
   if (value === undefined) return false;
   if (version === '1.0') return refuse('the Q parameter is LwM2M 1.1+; 1.0 clients use b=UQ');
   if (value !== true) return refuse('Q takes no value');
@@ -102,7 +107,8 @@ function parseQueueFlag(value: string | true | undefined, version: Lwm2mVersion)
 
 function parseSms(value: string | true | undefined): string | RegistrationRefusal | undefined {
   if (value === undefined) return undefined;
-  if (value === true || !MSISDN.test(value)) return refuse(`sms must be an MSISDN, got ${JSON.stringify(value)}`);
+  if (value === true || !MSISDN.test(value))
+    return refuse(`sms must be an MSISDN, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -122,8 +128,10 @@ export function parseRegisterQuery(query: readonly string[]): RegisterParams | R
   if (/[\u0000-\u001f\u007f]/.test(ep)) return refuse('ep contains control characters');
 
   const versionText = map.get('lwm2m') ?? '1.0';
-  if (versionText === true || !/^[0-9]+\.[0-9]+$/.test(versionText)) return refuse(`lwm2m must be a version like 1.1, got ${JSON.stringify(versionText)}`);
-  if (!VERSIONS.has(versionText)) return refuse(`LwM2M version ${versionText} is not supported (1.0, 1.1, 1.2)`, 'unsupported-version');
+  if (versionText === true || !/^[0-9]+\.[0-9]+$/.test(versionText))
+    return refuse(`lwm2m must be a version like 1.1, got ${JSON.stringify(versionText)}`);
+  if (!VERSIONS.has(versionText))
+    return refuse(`LwM2M version ${versionText} is not supported (1.0, 1.1, 1.2)`, 'unsupported-version');
   const version = versionText as Lwm2mVersion;
 
   const lt = map.get('lt');
@@ -154,11 +162,15 @@ export function parseRegisterQuery(query: readonly string[]): RegisterParams | R
 }
 
 /** Validates the query of `POST /rd/{id}` for a client of `version`. */
-export function parseUpdateQuery(query: readonly string[], version: Lwm2mVersion): UpdateParams | RegistrationRefusal {
+export function parseUpdateQuery(
+  query: readonly string[],
+  version: Lwm2mVersion,
+): UpdateParams | RegistrationRefusal {
   const map = queryMap(query);
   if (isRefusal(map)) return map;
   for (const name of map.keys()) {
-    if (name !== 'lt' && name !== 'b' && name !== 'sms' && name !== 'Q') return refuse(`unknown Update parameter ${name}`);
+    if (name !== 'lt' && name !== 'b' && name !== 'sms' && name !== 'Q')
+      return refuse(`unknown Update parameter ${name}`);
   }
   const lt = map.get('lt');
   const lifetime = lt === undefined ? undefined : parseLifetime(lt);
@@ -189,7 +201,10 @@ export interface ObjectLinks {
 }
 
 /** Checks a Register/Update payload's Content-Format and size and decodes it; a refusal is a 4.00. */
-export function objectLinksText(payload: Uint8Array, contentFormat: number | undefined): string | RegistrationRefusal {
+export function objectLinksText(
+  payload: Uint8Array,
+  contentFormat: number | undefined,
+): string | RegistrationRefusal {
   if (contentFormat !== undefined && contentFormat !== ContentFormat.LINK) {
     return refuse(`payload must be application/link-format (40), got content format ${contentFormat}`);
   }
@@ -213,7 +228,10 @@ export function parseObjectLinksText(text: string): ObjectLinks | RegistrationRe
 }
 
 /** Reads a Register/Update payload; a wrong Content-Format or bad links is a 4.00. */
-export function parseObjectLinks(payload: Uint8Array, contentFormat: number | undefined): ObjectLinks | RegistrationRefusal {
+export function parseObjectLinks(
+  payload: Uint8Array,
+  contentFormat: number | undefined,
+): ObjectLinks | RegistrationRefusal {
   const text = objectLinksText(payload, contentFormat);
   return typeof text === 'string' ? parseObjectLinksText(text) : text;
 }

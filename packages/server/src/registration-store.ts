@@ -11,7 +11,10 @@ export interface RegistrationStore {
    */
   add(registration: Registration): Promise<Registration | undefined>;
   /** Applies an Update; undefined when the id is unknown. */
-  update(id: string, update: RegistrationUpdate): Promise<{ previous: Registration; current: Registration } | undefined>;
+  update(
+    id: string,
+    update: RegistrationUpdate,
+  ): Promise<{ previous: Registration; current: Registration } | undefined>;
   /**
    * Removes a registration. With `expiredAt`, only if it still expires at or before that time
    * (another process may have seen an Update since): the expiry race is decided by the store.

@@ -24,7 +24,13 @@ import type {
   SecurityStore,
 } from '@lwm2m/core';
 import { createCodec, formatAttributeQuery, parseDiscoverLinks } from '@lwm2m/codecs';
-import type { AttributeName, DiscoverLink, Lwm2mCodec, NotificationAttributes, TimestampedNodes } from '@lwm2m/codecs';
+import type {
+  AttributeName,
+  DiscoverLink,
+  Lwm2mCodec,
+  NotificationAttributes,
+  TimestampedNodes,
+} from '@lwm2m/codecs';
 import { CoapCode, createCoapEndpoint, isSuccessCode } from '@lwm2m/transport-coap';
 import type {
   AdoptObservationRequest,
@@ -38,7 +44,12 @@ import type {
 } from '@lwm2m/transport-coap';
 import { createDeadlineQueue } from './deadline-queue.js';
 import type { DeadlineQueue } from './deadline-queue.js';
-import { ClientNotRegisteredError, InvalidRequestError, RegistrationEndedError, RequestFailedError } from './errors.js';
+import {
+  ClientNotRegisteredError,
+  InvalidRequestError,
+  RegistrationEndedError,
+  RequestFailedError,
+} from './errors.js';
 import { compositeFormat, defaultFormat, isSingleValuePath, multiValueFormat } from './format-choice.js';
 import { createMemoryRegistrationStore } from './memory-registration-store.js';
 import { Observation } from './observation.js';
@@ -291,17 +302,20 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       this.#addEndpoint(name, createCoapEndpoint({ ...options.coap, socket, logger: this.#logger }));
     }
     for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) this.#addEndpoint(name, endpoint);
-    if (this.#endpoints.size === 0) throw new InvalidRequestError('createServer needs at least one socket or endpoint');
+    if (this.#endpoints.size === 0)
+      throw new InvalidRequestError('createServer needs at least one socket or endpoint');
   }
 
   #addEndpoint(name: string, endpoint: CoapEndpoint): void {
-    if (this.#endpoints.has(name)) throw new InvalidRequestError(`transport name ${JSON.stringify(name)} used twice`);
+    if (this.#endpoints.has(name))
+      throw new InvalidRequestError(`transport name ${JSON.stringify(name)} used twice`);
     this.#endpoints.set(name, endpoint);
   }
 
   /** The local address of a transport (e.g. to learn the port picked for port 0). */
   address(transport?: string): PeerAddress {
-    const endpoint = transport === undefined ? this.#endpoints.values().next().value : this.#endpoints.get(transport);
+    const endpoint =
+      transport === undefined ? this.#endpoints.values().next().value : this.#endpoints.get(transport);
     if (endpoint === undefined) throw new InvalidRequestError(`no transport ${JSON.stringify(transport)}`);
     return endpoint.address();
   }
@@ -335,13 +349,15 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const path = request.path;
     const method = request.method;
     if (path[0] === 'rd' && path.length <= 2) {
-      if (path.length === 1) return method === 'POST' ? this.#register(transport, request) : METHOD_NOT_ALLOWED;
+      if (path.length === 1)
+        return method === 'POST' ? this.#register(transport, request) : METHOD_NOT_ALLOWED;
       const id = path[1] as string;
       if (method === 'POST') return this.#update(transport, request, id);
       if (method === 'DELETE') return this.#deregister(transport, request, id);
       return METHOD_NOT_ALLOWED;
     }
-    if (path[0] === 'dp' && path.length === 1) return method === 'POST' ? this.#send(transport, request) : METHOD_NOT_ALLOWED;
+    if (path[0] === 'dp' && path.length === 1)
+      return method === 'POST' ? this.#send(transport, request) : METHOD_NOT_ALLOWED;
     return NOT_FOUND;
   }
 
@@ -353,7 +369,9 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     } catch (error) {
       return this.#handlerFailed(error);
     }
-    return response instanceof Promise ? response.catch((error: unknown) => this.#handlerFailed(error)) : response;
+    return response instanceof Promise
+      ? response.catch((error: unknown) => this.#handlerFailed(error))
+      : response;
   }
 
   #handlerFailed(error: unknown): OutgoingResponse {
@@ -422,26 +440,54 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   async #register(transport: string, request: IncomingRequest): Promise<OutgoingResponse> {
     const params = parseRegisterQuery(request.query);
     if (!params.ok) return refusalResponse(params);
-    if (request.payload.byteLength === 0) return { code: CoapCode.BAD_REQUEST, payload: 'object links are required' };
+    if (request.payload.byteLength === 0)
+      return { code: CoapCode.BAD_REQUEST, payload: 'object links are required' };
     const links = this.#readObjectLinks(request.payload, request.contentFormat);
     if (!links.ok) return refusalResponse(links);
     const peer = request.peer;
     const identity = request.identity;
     if (!(await this.#checkSecurity(params.endpoint, identity))) {
-      if (this.#infoEnabled()) this.#logger.info({ endpoint: params.endpoint, peer }, 'registration refused: identity does not match');
+      if (this.#infoEnabled())
+        this.#logger.info(
+          { endpoint: params.endpoint, peer },
+          'registration refused: identity does not match',
+        );
       return { code: CoapCode.FORBIDDEN };
     }
-    if (this.#authorizer !== undefined && !(await this.#authorize({ operation: 'register', endpoint: params.endpoint, peer, transport, identity }))) {
+    if (
+      this.#authorizer !== undefined &&
+      !(await this.#authorize({
+        operation: 'register',
+        endpoint: params.endpoint,
+        peer,
+        transport,
+        identity,
+      }))
+    ) {
       return { code: CoapCode.FORBIDDEN };
     }
 
     const now = this.#clock.now();
-    const registration = newRegistration(this.#nextId(), params, links, transport, peer, identity, now, now + params.lifetime * 1000 + this.#grace);
+    const registration = newRegistration(
+      this.#nextId(),
+      params,
+      links,
+      transport,
+      peer,
+      identity,
+      now,
+      now + params.lifetime * 1000 + this.#grace,
+    );
     const replaced = await this.registrations.add(registration);
     if (replaced !== undefined) await this.#forget(replaced, 'replaced by a new registration');
     this.#expiry.schedule(registration.id, registration.expiresAt);
-    if (registration.queueMode) this.#presence.track(registration.endpoint, peerKey(transport, registration.address, registration.port));
-    if (this.#debugEnabled()) this.#logger.debug({ endpoint: registration.endpoint, id: registration.id }, 'registered');
+    if (registration.queueMode)
+      this.#presence.track(
+        registration.endpoint,
+        peerKey(transport, registration.address, registration.port),
+      );
+    if (this.#debugEnabled())
+      this.#logger.debug({ endpoint: registration.endpoint, id: registration.id }, 'registered');
     this.emit('registered', registration, replaced);
     return { code: CoapCode.CREATED, locationPath: ['rd', registration.id] };
   }
@@ -482,16 +528,27 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const registration = result.current;
     this.#expiry.schedule(registration.id, registration.expiresAt);
     const previous = result.previous;
-    if (previous.transport === transport && (previous.address !== registration.address || previous.port !== registration.port)) {
+    if (
+      previous.transport === transport &&
+      (previous.address !== registration.address || previous.port !== registration.port)
+    ) {
       // NAT rebinding: everything the endpoint has going with the old address (observations,
       // requests in flight, message ids) moves before the client hears 2.04.
-      this.#endpoints.get(transport)?.movePeer({ address: previous.address, port: previous.port }, request.peer);
+      this.#endpoints
+        .get(transport)
+        ?.movePeer({ address: previous.address, port: previous.port }, request.peer);
     }
     this.#followRegistration(registration);
     if (registration.queueMode) {
-      this.#presence.track(registration.endpoint, peerKey(transport, registration.address, registration.port));
+      this.#presence.track(
+        registration.endpoint,
+        peerKey(transport, registration.address, registration.port),
+      );
     } else if (this.#presence.isTracked(registration.endpoint)) {
-      this.#presence.untrack(registration.endpoint, new RegistrationEndedError(registration.endpoint, 'left queue mode'));
+      this.#presence.untrack(
+        registration.endpoint,
+        new RegistrationEndedError(registration.endpoint, 'left queue mode'),
+      );
     }
     this.emit('updated', registration, result.previous);
     return { code: CoapCode.CHANGED };
@@ -500,7 +557,8 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   async #deregister(transport: string, request: IncomingRequest, id: string): Promise<OutgoingResponse> {
     const current = await this.registrations.get(id);
     if (current === undefined) return { code: CoapCode.NOT_FOUND };
-    if (!(await this.#allowed('deregister', transport, request, current))) return { code: CoapCode.FORBIDDEN };
+    if (!(await this.#allowed('deregister', transport, request, current)))
+      return { code: CoapCode.FORBIDDEN };
     const removed = await this.registrations.remove(id);
     if (removed === undefined) return { code: CoapCode.NOT_FOUND };
     await this.#forget(removed, 'deregistered');
@@ -529,7 +587,10 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   async #forget(registration: Registration, reason: string): Promise<void> {
     this.#expiry.cancel(registration.id);
     if (this.#presence.isTracked(registration.endpoint)) {
-      this.#presence.untrack(registration.endpoint, new RegistrationEndedError(registration.endpoint, reason));
+      this.#presence.untrack(
+        registration.endpoint,
+        new RegistrationEndedError(registration.endpoint, reason),
+      );
     }
     const stored = await this.observationStore.removeByRegistration(registration.id);
     const ended = new RegistrationEndedError(registration.endpoint, reason);
@@ -538,7 +599,8 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       if (entry !== undefined) this.#endLive(entry, ended);
     }
     // Followed here but gone from the store (removed by another process): they end too.
-    for (const entry of [...(this.#liveByRegistration.get(registration.id) ?? [])]) this.#endLive(entry, ended);
+    for (const entry of [...(this.#liveByRegistration.get(registration.id) ?? [])])
+      this.#endLive(entry, ended);
   }
 
   async #emitPresence(event: 'awake' | 'sleeping', endpoint: string): Promise<void> {
@@ -553,7 +615,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   // ---- Send ----------------------------------------------------------------------------------
 
   async #send(transport: string, request: IncomingRequest): Promise<OutgoingResponse> {
-    const registration = await this.registrations.getByAddress(transport, request.peer.address, request.peer.port);
+    const registration = await this.registrations.getByAddress(
+      transport,
+      request.peer.address,
+      request.peer.port,
+    );
     // TS Core §6.4.1 (Send): a client without a registration with this server gets 4.04.
     if (registration === undefined) return { code: CoapCode.NOT_FOUND, payload: 'not registered' };
     if (!(await this.#allowed('send', transport, request, registration))) return { code: CoapCode.FORBIDDEN };
@@ -565,10 +631,16 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       } else if (format === ContentFormat.LWM2M_CBOR) {
         data = [{ nodes: this.codec.decodeComposite(format, request.payload) }];
       } else {
-        return { code: CoapCode.UNSUPPORTED_CONTENT_FORMAT, payload: 'Send takes SenML JSON, SenML CBOR or LwM2M CBOR' };
+        return {
+          code: CoapCode.UNSUPPORTED_CONTENT_FORMAT,
+          payload: 'Send takes SenML JSON, SenML CBOR or LwM2M CBOR',
+        };
       }
     } catch (error) {
-      return { code: CoapCode.BAD_REQUEST, payload: error instanceof Error ? error.message : 'undecodable payload' };
+      return {
+        code: CoapCode.BAD_REQUEST,
+        payload: error instanceof Error ? error.message : 'undecodable payload',
+      };
     }
     this.emit('send', { registration, format, data });
     return { code: CoapCode.CHANGED };
@@ -603,7 +675,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     if (registration.queueMode) {
       if (!this.#presence.isTracked(endpointName)) {
         // Registered through another process or before a restart: asleep until it speaks.
-        this.#presence.track(endpointName, peerKey(registration.transport, registration.address, registration.port), false);
+        this.#presence.track(
+          endpointName,
+          peerKey(registration.transport, registration.address, registration.port),
+          false,
+        );
       }
       await this.#presence.waitAwake(endpointName, deadline, options.signal);
       // It may have moved (Update from a new address) while we waited.
@@ -611,7 +687,9 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     }
     const endpoint = this.#endpoints.get(registration.transport);
     if (endpoint === undefined) {
-      throw new InvalidRequestError(`${operation}: transport ${JSON.stringify(registration.transport)} of ${endpointName} is not served here`);
+      throw new InvalidRequestError(
+        `${operation}: transport ${JSON.stringify(registration.transport)} of ${endpointName} is not served here`,
+      );
     }
     const remaining = deadline - this.#clock.now();
     if (remaining <= 0) throw new TimeoutError(`${operation} timed out`);
@@ -633,14 +711,22 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     build: (registration: Registration) => Omit<OutgoingRequest, 'peer' | 'path'>,
     expected: number,
   ): Promise<{ registration: Registration; response: CoapResponse }> {
-    const { registration, result } = await this.#exchange(endpointName, operation, options, (endpoint, reg, timeout) =>
-      endpoint.request(
-        { ...build(reg), peer: { address: reg.address, port: reg.port }, path: this.#target(reg, path) },
-        { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) },
-      ),
+    const { registration, result } = await this.#exchange(
+      endpointName,
+      operation,
+      options,
+      (endpoint, reg, timeout) =>
+        endpoint.request(
+          { ...build(reg), peer: { address: reg.address, port: reg.port }, path: this.#target(reg, path) },
+          { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+        ),
     );
     if (result.code !== expected) {
-      throw new RequestFailedError(`${operation} ${formatPath(path)} on ${endpointName}`, result.code, result.payload.byteLength > 0 ? textOf(result.payload) : undefined);
+      throw new RequestFailedError(
+        `${operation} ${formatPath(path)} on ${endpointName}`,
+        result.code,
+        result.payload.byteLength > 0 ? textOf(result.payload) : undefined,
+      );
     }
     return { registration, response: result };
   }
@@ -654,25 +740,45 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   #readAccept(registration: Registration, path: Lwm2mPath): number | undefined {
     if (isSingleValuePath(path, this.registry)) return undefined;
     // Ask only for what the client must or said it can do; otherwise let it choose.
-    if (registration.version === '1.0' || registration.supportedFormats !== undefined) return multiValueFormat(registration);
+    if (registration.version === '1.0' || registration.supportedFormats !== undefined)
+      return multiValueFormat(registration);
     return undefined;
   }
 
   /** Read (GET): the value at a path, decoded. */
   async read(endpoint: string, path: string | Lwm2mPath, options: FormatOptions = {}): Promise<Lwm2mNode> {
     const target = toPathTuple(path);
-    if (target.length === 0) throw new InvalidRequestError('read needs an object, instance, resource or resource instance path');
-    const { response } = await this.#request(endpoint, 'read', target, options, (registration) => {
-      const accept = options.format ?? this.#readAccept(registration, target);
-      return { method: 'GET', ...(accept === undefined ? {} : { accept }) };
-    }, CoapCode.CONTENT);
+    if (target.length === 0)
+      throw new InvalidRequestError('read needs an object, instance, resource or resource instance path');
+    const { response } = await this.#request(
+      endpoint,
+      'read',
+      target,
+      options,
+      (registration) => {
+        const accept = options.format ?? this.#readAccept(registration, target);
+        return { method: 'GET', ...(accept === undefined ? {} : { accept }) };
+      },
+      CoapCode.CONTENT,
+    );
     return this.#decode(response, target).node;
   }
 
   /** Discover (GET, Accept link-format): the client's objects, instances, resources and attributes under a path. */
-  async discover(endpoint: string, path: string | Lwm2mPath, options: OperationOptions = {}): Promise<DiscoverLink[]> {
+  async discover(
+    endpoint: string,
+    path: string | Lwm2mPath,
+    options: OperationOptions = {},
+  ): Promise<DiscoverLink[]> {
     const target = toPathTuple(path);
-    const { registration, response } = await this.#request(endpoint, 'discover', target, options, () => ({ method: 'GET', accept: ContentFormat.LINK }), CoapCode.CONTENT);
+    const { registration, response } = await this.#request(
+      endpoint,
+      'discover',
+      target,
+      options,
+      () => ({ method: 'GET', accept: ContentFormat.LINK }),
+      CoapCode.CONTENT,
+    );
     return parseDiscoverLinks(textOf(response.payload), { rootPath: registration.rootPath });
   }
 
@@ -680,16 +786,34 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
    * Write: PUT (replace, default) or POST (`mode: 'update'`, partial update). `value` is a node, or
    * a plain value for a resource or resource instance path (typed from the object registry).
    */
-  async write(endpoint: string, path: string | Lwm2mPath, value: Lwm2mNode | ResourceValue, options: WriteOptions = {}): Promise<void> {
+  async write(
+    endpoint: string,
+    path: string | Lwm2mPath,
+    value: Lwm2mNode | ResourceValue,
+    options: WriteOptions = {},
+  ): Promise<void> {
     const target = toPathTuple(path);
     const node = buildWriteNode(target, value, this.registry);
-    await this.#request(endpoint, 'write', target, options, (registration) => {
-      const single = node.kind === 'resource' || node.kind === 'resourceInstance';
-      const format =
-        options.format ?? (single ? defaultFormat(registration, target, this.registry) : multiValueFormat(registration));
-      const chosen = single && node.type === 'opaque' && options.format === undefined ? ContentFormat.OPAQUE : format;
-      return { method: options.mode === 'update' ? 'POST' : 'PUT', contentFormat: chosen, payload: this.codec.encode(chosen, node, target) };
-    }, CoapCode.CHANGED);
+    await this.#request(
+      endpoint,
+      'write',
+      target,
+      options,
+      (registration) => {
+        const single = node.kind === 'resource' || node.kind === 'resourceInstance';
+        const format =
+          options.format ??
+          (single ? defaultFormat(registration, target, this.registry) : multiValueFormat(registration));
+        const chosen =
+          single && node.type === 'opaque' && options.format === undefined ? ContentFormat.OPAQUE : format;
+        return {
+          method: options.mode === 'update' ? 'POST' : 'PUT',
+          contentFormat: chosen,
+          payload: this.codec.encode(chosen, node, target),
+        };
+      },
+      CoapCode.CHANGED,
+    );
   }
 
   /** Write-Attributes (PUT with only a query): `set` values, `unset` names to remove (1.1+). */
@@ -704,21 +828,43 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     try {
       query = formatAttributeQuery(attributes);
     } catch (error) {
-      throw new InvalidRequestError(`bad attributes: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new InvalidRequestError(
+        `bad attributes: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     if (query.length === 0) throw new InvalidRequestError('writeAttributes needs at least one attribute');
-    await this.#request(endpoint, 'write-attributes', target, options, () => ({ method: 'PUT', query }), CoapCode.CHANGED);
+    await this.#request(
+      endpoint,
+      'write-attributes',
+      target,
+      options,
+      () => ({ method: 'PUT', query }),
+      CoapCode.CHANGED,
+    );
   }
 
   /** Execute (POST on a resource), with arguments as text (`0='v',1`) or by number. */
-  async execute(endpoint: string, path: string | Lwm2mPath, args?: ExecuteArguments, options: OperationOptions = {}): Promise<void> {
+  async execute(
+    endpoint: string,
+    path: string | Lwm2mPath,
+    args?: ExecuteArguments,
+    options: OperationOptions = {},
+  ): Promise<void> {
     const target = toPathTuple(path);
     if (target.length !== 3) throw new InvalidRequestError('execute needs a resource path');
     const payload = args === undefined ? undefined : formatExecuteArguments(args);
-    await this.#request(endpoint, 'execute', target, options, () => ({
-      method: 'POST',
-      ...(payload === undefined || payload === '' ? {} : { payload, contentFormat: ContentFormat.TEXT }),
-    }), CoapCode.CHANGED);
+    await this.#request(
+      endpoint,
+      'execute',
+      target,
+      options,
+      () => ({
+        method: 'POST',
+        ...(payload === undefined || payload === '' ? {} : { payload, contentFormat: ContentFormat.TEXT }),
+      }),
+      CoapCode.CHANGED,
+    );
   }
 
   /**
@@ -733,13 +879,21 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   ): Promise<Lwm2mPath> {
     const target = typeof objectPath === 'number' ? ([objectPath] as const) : toPathTuple(objectPath);
     if (target.length !== 1) throw new InvalidRequestError('create needs an object path');
-    if (instance.kind !== 'objectInstance') throw new InvalidRequestError('create takes an object instance node');
+    if (instance.kind !== 'objectInstance')
+      throw new InvalidRequestError('create takes an object instance node');
     const objectId = target[0] as number;
     const node: Lwm2mNode = { kind: 'object', id: objectId, instances: new Map([[instance.id, instance]]) };
-    const { response } = await this.#request(endpoint, 'create', target, options, (registration) => {
-      const format = options.format ?? multiValueFormat(registration);
-      return { method: 'POST', contentFormat: format, payload: this.codec.encode(format, node, target) };
-    }, CoapCode.CREATED);
+    const { response } = await this.#request(
+      endpoint,
+      'create',
+      target,
+      options,
+      (registration) => {
+        const format = options.format ?? multiValueFormat(registration);
+        return { method: 'POST', contentFormat: format, payload: this.codec.encode(format, node, target) };
+      },
+      CoapCode.CREATED,
+    );
     const location = response.locationPath;
     const last = location[location.length - 1];
     const created = last !== undefined && /^[0-9]+$/.test(last) ? Number(last) : instance.id;
@@ -752,21 +906,41 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     await this.#request(endpoint, 'delete', target, options, () => ({ method: 'DELETE' }), CoapCode.DELETED);
   }
 
-  #compositeFormats(registration: Registration, format: number | undefined): { request: number; response: number } {
+  #compositeFormats(
+    registration: Registration,
+    format: number | undefined,
+  ): { request: number; response: number } {
     const response = format ?? compositeFormat(registration);
     // The path list of the request is SenML; LwM2M CBOR has no path-list form.
-    const request = response === ContentFormat.SENML_JSON ? ContentFormat.SENML_JSON : ContentFormat.SENML_CBOR;
+    const request =
+      response === ContentFormat.SENML_JSON ? ContentFormat.SENML_JSON : ContentFormat.SENML_CBOR;
     return { request, response };
   }
 
   /** Read-Composite (FETCH): values of several paths at once, by formatted path. */
-  async readComposite(endpoint: string, paths: readonly (string | Lwm2mPath)[], options: FormatOptions = {}): Promise<Map<string, Lwm2mNode>> {
+  async readComposite(
+    endpoint: string,
+    paths: readonly (string | Lwm2mPath)[],
+    options: FormatOptions = {},
+  ): Promise<Map<string, Lwm2mNode>> {
     const targets = paths.map(toPathTuple);
     if (targets.length === 0) throw new InvalidRequestError('readComposite needs at least one path');
-    const { response } = await this.#request(endpoint, 'read-composite', [], options, (registration) => {
-      const formats = this.#compositeFormats(registration, options.format);
-      return { method: 'FETCH', contentFormat: formats.request, accept: formats.response, payload: this.codec.encodePaths(formats.request, targets) };
-    }, CoapCode.CONTENT);
+    const { response } = await this.#request(
+      endpoint,
+      'read-composite',
+      [],
+      options,
+      (registration) => {
+        const formats = this.#compositeFormats(registration, options.format);
+        return {
+          method: 'FETCH',
+          contentFormat: formats.request,
+          accept: formats.response,
+          payload: this.codec.encodePaths(formats.request, targets),
+        };
+      },
+      CoapCode.CONTENT,
+    );
     const format = response.contentFormat ?? ContentFormat.SENML_CBOR;
     return this.codec.decodeComposite(format, response.payload, targets);
   }
@@ -780,10 +954,21 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     const entries = nodes instanceof Map ? [...nodes] : Object.entries(nodes);
     if (entries.length === 0) throw new InvalidRequestError('writeComposite needs at least one value');
     const byPath = new Map(entries.map(([path, node]) => [formatPath(parsePath(path)), node] as const));
-    await this.#request(endpoint, 'write-composite', [], options, (registration) => {
-      const format = options.format ?? compositeFormat(registration);
-      return { method: 'iPATCH', contentFormat: format, payload: this.codec.encodeComposite(format, byPath) };
-    }, CoapCode.CHANGED);
+    await this.#request(
+      endpoint,
+      'write-composite',
+      [],
+      options,
+      (registration) => {
+        const format = options.format ?? compositeFormat(registration);
+        return {
+          method: 'iPATCH',
+          contentFormat: format,
+          payload: this.codec.encodeComposite(format, byPath),
+        };
+      },
+      CoapCode.CHANGED,
+    );
   }
 
   // ---- observe -------------------------------------------------------------------------------
@@ -795,7 +980,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   }
 
   /** Observe-Composite (FETCH Observe=0) of several paths. */
-  observeComposite(endpoint: string, paths: readonly (string | Lwm2mPath)[], options: FormatOptions = {}): Promise<Observation> {
+  observeComposite(
+    endpoint: string,
+    paths: readonly (string | Lwm2mPath)[],
+    options: FormatOptions = {},
+  ): Promise<Observation> {
     const targets = paths.map(toPathTuple);
     if (targets.length === 0) throw new InvalidRequestError('observeComposite needs at least one path');
     return this.#observe(endpoint, targets, true, options);
@@ -805,7 +994,8 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   observations(endpoint: string): Observation[] {
     const found: Observation[] = [];
     for (const entry of this.#live.values()) {
-      if (entry.observation !== undefined && entry.observation.endpoint === endpoint) found.push(entry.observation);
+      if (entry.observation !== undefined && entry.observation.endpoint === endpoint)
+        found.push(entry.observation);
     }
     return found;
   }
@@ -817,25 +1007,59 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   ): ObservationValue {
     if (composite) {
       const format = response.contentFormat ?? ContentFormat.SENML_CBOR;
-      return { composite: true, nodes: this.codec.decodeComposite(format, response.payload, paths), format, sequence: response.observe };
+      return {
+        composite: true,
+        nodes: this.codec.decodeComposite(format, response.payload, paths),
+        format,
+        sequence: response.observe,
+      };
     }
     const path = paths[0] as Lwm2mPath;
     const format = response.contentFormat ?? ContentFormat.TEXT;
-    return { composite: false, path, node: this.codec.decode(format, response.payload, path), format, sequence: response.observe };
+    return {
+      composite: false,
+      path,
+      node: this.codec.decode(format, response.payload, path),
+      format,
+      sequence: response.observe,
+    };
   }
 
-  async #observe(endpointName: string, paths: readonly Lwm2mPath[], composite: boolean, options: FormatOptions): Promise<Observation> {
+  async #observe(
+    endpointName: string,
+    paths: readonly Lwm2mPath[],
+    composite: boolean,
+    options: FormatOptions,
+  ): Promise<Observation> {
     const operation = composite ? 'observe-composite' : 'observe';
     let accept: number | undefined;
-    const { registration, result: coap } = await this.#exchange(endpointName, operation, options, (endpoint, reg, timeout) => {
-      accept = composite ? this.#compositeFormats(reg, options.format).response : (options.format ?? this.#readAccept(reg, paths[0] as Lwm2mPath));
-      const request = { ...this.#observeRequest(reg, paths, composite, accept), peer: { address: reg.address, port: reg.port } };
-      return endpoint.observe(request, { timeout, reregister: false, ...(options.signal === undefined ? {} : { signal: options.signal }) });
-    });
+    const { registration, result: coap } = await this.#exchange(
+      endpointName,
+      operation,
+      options,
+      (endpoint, reg, timeout) => {
+        accept = composite
+          ? this.#compositeFormats(reg, options.format).response
+          : (options.format ?? this.#readAccept(reg, paths[0] as Lwm2mPath));
+        const request = {
+          ...this.#observeRequest(reg, paths, composite, accept),
+          peer: { address: reg.address, port: reg.port },
+        };
+        return endpoint.observe(request, {
+          timeout,
+          reregister: false,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      },
+    );
     const first = coap.response;
     const where = composite ? paths.map(formatPath).join(',') : formatPath(paths[0] as Lwm2mPath);
     if (!isSuccessCode(first.code)) {
-      throw new RequestFailedError(`${operation} ${where} on ${endpointName}`, first.code, first.payload.byteLength > 0 ? textOf(first.payload) : undefined);
+      throw new RequestFailedError(
+        `${operation} ${where} on ${endpointName}`,
+        first.code,
+        first.payload.byteLength > 0 ? textOf(first.payload) : undefined,
+      );
     }
     let initial: ObservationValue;
     try {
@@ -846,7 +1070,15 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
     }
     const token = Buffer.from(coap.token).toString('hex');
     const observation = new Observation(
-      { token, endpoint: endpointName, registrationId: registration.id, paths, composite, initial, active: coap.active },
+      {
+        token,
+        endpoint: endpointName,
+        registrationId: registration.id,
+        paths,
+        composite,
+        initial,
+        active: coap.active,
+      },
       { cancel: (o, active) => this.#cancelObservation(o, active) },
     );
     if (!coap.active) {
@@ -889,10 +1121,16 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
   }
 
   /** The GET (or FETCH, composite) that registers an observation, without its peer. */
-  #observeRequest(registration: Registration, paths: readonly Lwm2mPath[], composite: boolean, accept: number | undefined): Omit<OutgoingRequest, 'peer'> {
+  #observeRequest(
+    registration: Registration,
+    paths: readonly Lwm2mPath[],
+    composite: boolean,
+    accept: number | undefined,
+  ): Omit<OutgoingRequest, 'peer'> {
     if (composite) {
       // The path list of the request is SenML; LwM2M CBOR has no path-list form.
-      const contentFormat = accept === ContentFormat.SENML_JSON ? ContentFormat.SENML_JSON : ContentFormat.SENML_CBOR;
+      const contentFormat =
+        accept === ContentFormat.SENML_JSON ? ContentFormat.SENML_JSON : ContentFormat.SENML_CBOR;
       return {
         method: 'FETCH',
         path: this.#target(registration, []),
@@ -901,7 +1139,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
         payload: this.codec.encodePaths(contentFormat, paths),
       };
     }
-    return { method: 'GET', path: this.#target(registration, paths[0] as Lwm2mPath), ...(accept === undefined ? {} : { accept }) };
+    return {
+      method: 'GET',
+      path: this.#target(registration, paths[0] as Lwm2mPath),
+      ...(accept === undefined ? {} : { accept }),
+    };
   }
 
   #track(entry: LiveObservation): void {
@@ -945,7 +1187,11 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
           continue;
         }
         if (!isSuccessCode(response.code)) {
-          ending = new RequestFailedError(`notification of ${entry.registration.endpoint}`, response.code, response.payload.byteLength > 0 ? textOf(response.payload) : undefined);
+          ending = new RequestFailedError(
+            `notification of ${entry.registration.endpoint}`,
+            response.code,
+            response.payload.byteLength > 0 ? textOf(response.payload) : undefined,
+          );
           break;
         }
         if (response.observe !== undefined) entry.lastSequence = response.observe;
@@ -954,11 +1200,19 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
         try {
           value = this.#decodeObservationValue(response, entry.paths, entry.composite);
         } catch (error) {
-          this.#logger.warn({ err: error, endpoint: entry.registration.endpoint, token: entry.token }, 'undecodable notification dropped');
+          this.#logger.warn(
+            { err: error, endpoint: entry.registration.endpoint, token: entry.token },
+            'undecodable notification dropped',
+          );
           continue;
         }
         entry.observation?.push(value);
-        this.emit('notification', { registration: entry.registration, token: entry.token, observation: entry.observation, value });
+        this.emit('notification', {
+          registration: entry.registration,
+          token: entry.token,
+          observation: entry.observation,
+          value,
+        });
       }
     } catch (error) {
       ending = error instanceof Error ? error : new Error(String(error));
@@ -982,23 +1236,43 @@ export class Lwm2mServer extends EventEmitter<ServerEvents> {
       const previous = entry.registration;
       entry.registration = registration;
       const peer = entry.coap.response.peer;
-      if (previous.transport === registration.transport && peer.address === registration.address && peer.port === registration.port) continue;
+      if (
+        previous.transport === registration.transport &&
+        peer.address === registration.address &&
+        peer.port === registration.port
+      )
+        continue;
       const endpoint = this.#endpoints.get(registration.transport);
       const old = entry.coap;
       try {
-        if (endpoint === undefined) throw new InvalidRequestError(`transport ${JSON.stringify(registration.transport)} is not served here`);
+        if (endpoint === undefined)
+          throw new InvalidRequestError(
+            `transport ${JSON.stringify(registration.transport)} is not served here`,
+          );
         // Synchronously forgotten, so the adoption below does not collide with it.
         old.cancel({ active: false }).catch(() => undefined);
-        entry.coap = endpoint.adoptObservation(this.#adoptRequest(entry, registration), { reregister: false });
+        entry.coap = endpoint.adoptObservation(this.#adoptRequest(entry, registration), {
+          reregister: false,
+        });
       } catch (error) {
-        this.#logger.warn({ err: error, endpoint: registration.endpoint, token: entry.token }, 'observation could not follow the client to its new address');
+        this.#logger.warn(
+          { err: error, endpoint: registration.endpoint, token: entry.token },
+          'observation could not follow the client to its new address',
+        );
         if (this.#untrack(entry)) this.observationStore.remove(entry.token).catch(() => undefined);
         old.cancel({ active: false }).catch(() => undefined);
         entry.observation?.finish(error instanceof Error ? error : new Error(String(error)));
         continue;
       }
       if (this.#debugEnabled()) {
-        this.#logger.debug({ endpoint: registration.endpoint, token: entry.token, peer: `${registration.address}:${registration.port}` }, 'observation moved');
+        this.#logger.debug(
+          {
+            endpoint: registration.endpoint,
+            token: entry.token,
+            peer: `${registration.address}:${registration.port}`,
+          },
+          'observation moved',
+        );
       }
       void this.#pump(entry, entry.coap);
     }

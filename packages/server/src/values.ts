@@ -19,19 +19,27 @@ function isNode(value: unknown): value is Lwm2mNode {
 }
 
 /** The node a Write sends: given as is, or a plain value typed from the registry (or inferred). */
-export function buildWriteNode(path: Lwm2mPath, value: Lwm2mNode | ResourceValue, registry: ObjectRegistry): Lwm2mNode {
-  if (!isLwm2mPath(path) || path.length === 0) throw new InvalidRequestError('write needs an object, instance, resource or resource instance path');
+export function buildWriteNode(
+  path: Lwm2mPath,
+  value: Lwm2mNode | ResourceValue,
+  registry: ObjectRegistry,
+): Lwm2mNode {
+  if (!isLwm2mPath(path) || path.length === 0)
+    throw new InvalidRequestError('write needs an object, instance, resource or resource instance path');
   if (isNode(value)) {
     const expected = [undefined, 'object', 'objectInstance', 'resource', 'resourceInstance'][path.length];
     const kind = value.kind === 'multipleResource' ? 'resource' : value.kind;
-    if (kind !== expected) throw new InvalidRequestError(`a ${value.kind} node cannot be written at a ${expected} path`);
+    if (kind !== expected)
+      throw new InvalidRequestError(`a ${value.kind} node cannot be written at a ${expected} path`);
     return value;
   }
-  if (path.length < 3) throw new InvalidRequestError('a plain value can only be written to a resource or resource instance');
+  if (path.length < 3)
+    throw new InvalidRequestError('a plain value can only be written to a resource or resource instance');
   const definition = registry.getResource(path[0] as number, path[2] as number);
   const type = definition?.type ?? inferType(value);
   if (path.length === 4) return resourceInstance(path[3], type, value);
-  if (definition?.multiple === true) throw new InvalidRequestError('a multiple-instance resource is written with a multipleResource node');
+  if (definition?.multiple === true)
+    throw new InvalidRequestError('a multiple-instance resource is written with a multipleResource node');
   return singleResource(path[2] as number, type, value);
 }
 

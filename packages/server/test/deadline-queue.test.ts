@@ -26,7 +26,8 @@ describe('deadline queue', () => {
     const fired = new Map<number, number>();
     const queue = createDeadlineQueue<number>(clock, (key) => fired.set(key, (fired.get(key) ?? 0) + 1));
     for (let i = 0; i < 100_000; i++) queue.schedule(i, 1_000 + (i % 1000));
-    for (let round = 0; round < 5; round++) for (let i = 0; i < 100_000; i += 3) queue.schedule(i, 2_000 + round + (i % 500));
+    for (let round = 0; round < 5; round++)
+      for (let i = 0; i < 100_000; i += 3) queue.schedule(i, 2_000 + round + (i % 500));
     expect(clock.pending).toBe(1);
     clock.advance(10_000);
     expect(fired.size).toBe(100_000);

@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { DatagramSocket, DatagramSocketEvents, PeerAddress } from '@lwm2m/core';
 import { createCoapEndpoint, createMemorySocketPair } from '@lwm2m/transport-coap';
-import type { CoapEndpoint, CoapResponse, MemorySocket, OutgoingRequest, RequestHandler } from '@lwm2m/transport-coap';
+import type {
+  CoapEndpoint,
+  CoapResponse,
+  MemorySocket,
+  OutgoingRequest,
+  RequestHandler,
+} from '@lwm2m/transport-coap';
 import type { Clock } from '@lwm2m/core';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer, ServerEvents, ServerOptions } from '../src/server.js';
@@ -30,7 +36,8 @@ export function createManualClock(start = 1_700_000_000_000): ManualClock {
       const end = now + ms;
       for (;;) {
         let next: [number, { at: number; fn: () => void }] | undefined;
-        for (const entry of timers) if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry;
+        for (const entry of timers)
+          if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry;
         if (next === undefined) break;
         timers.delete(next[0]);
         now = next[1].at;
@@ -53,11 +60,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(options: Omit<ServerOptions, 'sockets' | 'endpoints'> = {}, clientHandler?: RequestHandler): Promise<Harness> {
+export async function createHarness(
+  options: Omit<ServerOptions, 'sockets' | 'endpoints'> = {},
+  clientHandler?: RequestHandler,
+): Promise<Harness> {
   const [serverSocket, clientSocket] = createMemorySocketPair();
   const server = createServer({ ...options, sockets: { coap: serverSocket } });
   await server.listen();
-  const client = createCoapEndpoint({ socket: clientSocket, ...(clientHandler === undefined ? {} : { handler: clientHandler }) });
+  const client = createCoapEndpoint({
+    socket: clientSocket,
+    ...(clientHandler === undefined ? {} : { handler: clientHandler }),
+  });
   const serverPeer = serverSocket.address();
   return {
     server,
@@ -74,7 +87,16 @@ export async function createHarness(options: Omit<ServerOptions, 'sockets' | 'en
 /** Records server events in order. */
 export function recordEvents(server: Lwm2mServer): { name: keyof ServerEvents; args: unknown[] }[] {
   const events: { name: keyof ServerEvents; args: unknown[] }[] = [];
-  const names: (keyof ServerEvents)[] = ['registered', 'updated', 'deregistered', 'expired', 'notification', 'send', 'awake', 'sleeping'];
+  const names: (keyof ServerEvents)[] = [
+    'registered',
+    'updated',
+    'deregistered',
+    'expired',
+    'notification',
+    'send',
+    'awake',
+    'sleeping',
+  ];
   for (const name of names) server.on(name, (...args: unknown[]) => events.push({ name, args }));
   return events;
 }
@@ -120,7 +142,8 @@ export function createNatPair(): NatPair {
   inner.on('close', () => events.emit('close'));
   const serverSocket: DatagramSocket = {
     send(data, peer) {
-      if (peer.address === mapping.address && peer.port === mapping.port) return inner.send(data, clientSocket.local);
+      if (peer.address === mapping.address && peer.port === mapping.port)
+        return inner.send(data, clientSocket.local);
       lost.push(peer);
       return Promise.resolve();
     },

@@ -31,10 +31,23 @@ describe('coap-client-notls as a peer', () => {
   });
 
   test('a valid registration is accepted', async () => {
-    const result = await coapClient(['-m', 'post', '-t', '40', '-e', '</>;rt="oma.lwm2m";ct=110,</1/0>,</3/0>', `${base}/rd?ep=libcoap-dev&lt=120&lwm2m=1.1&b=U`]);
+    const result = await coapClient([
+      '-m',
+      'post',
+      '-t',
+      '40',
+      '-e',
+      '</>;rt="oma.lwm2m";ct=110,</1/0>,</3/0>',
+      `${base}/rd?ep=libcoap-dev&lt=120&lwm2m=1.1&b=U`,
+    ]);
     expect(result.stdout + result.stderr).not.toMatch(/4\.\d\d|5\.\d\d/);
     const registration = await server.getRegistration('libcoap-dev');
-    expect(registration).toMatchObject({ lifetime: 120, version: '1.1', supportedFormats: [110], address: '127.0.0.1' });
+    expect(registration).toMatchObject({
+      lifetime: 120,
+      version: '1.1',
+      supportedFormats: [110],
+      address: '127.0.0.1',
+    });
   });
 
   test.each([

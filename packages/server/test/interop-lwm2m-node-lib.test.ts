@@ -6,9 +6,19 @@ import { eventually } from './harness.js';
 type Callback<T = unknown> = (error: Error | null | undefined, result?: T) => void;
 interface NodeLibClient {
   init(config: unknown): void;
-  register(host: string, port: number, url: string | null, endpoint: string, callback: Callback<{ location: string; serverInfo: unknown }>): void;
+  register(
+    host: string,
+    port: number,
+    url: string | null,
+    endpoint: string,
+    callback: Callback<{ location: string; serverInfo: unknown }>,
+  ): void;
   unregister(deviceInformation: unknown, callback: Callback): void;
-  setHandler(serverInfo: unknown, kind: 'write' | 'execute' | 'read', handler: (...args: unknown[]) => void): void;
+  setHandler(
+    serverInfo: unknown,
+    kind: 'write' | 'execute' | 'read',
+    handler: (...args: unknown[]) => void,
+  ): void;
   cancellAllObservers(callback: Callback): void;
   registry: {
     create(uri: string, callback: Callback): void;
@@ -25,7 +35,9 @@ const nodeLib = require('lwm2m-node-lib') as { client: NodeLibClient };
 const client = nodeLib.client;
 
 function call<T>(fn: (callback: Callback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((error, result) => (error ? reject(error) : resolve(result as T))));
+  return new Promise((resolve, reject) =>
+    fn((error, result) => (error ? reject(error) : resolve(result as T))),
+  );
 }
 
 describe('lwm2m-node-lib client as a peer', () => {
@@ -36,7 +48,14 @@ describe('lwm2m-node-lib client as a peer', () => {
     server = createServer({ sockets: { coap: await createUdpSocket({ address: '127.0.0.1', port: 0 }) } });
     await server.listen();
     client.init({
-      client: { lifetime: '300', version: '1.0', logLevel: 'FATAL', observe: { period: 200 }, ipProtocol: 'udp4', serverProtocol: 'udp4' },
+      client: {
+        lifetime: '300',
+        version: '1.0',
+        logLevel: 'FATAL',
+        observe: { period: 200 },
+        ipProtocol: 'udp4',
+        serverProtocol: 'udp4',
+      },
     });
     await call((cb) => client.registry.reset(cb));
     await call((cb) => client.registry.create('/3/0', cb));
@@ -52,7 +71,9 @@ describe('lwm2m-node-lib client as a peer', () => {
 
   test('registers, then the server reads, writes, executes and observes', async () => {
     const registered = new Promise((resolve) => server.once('registered', resolve));
-    const info = await call<{ location: string; serverInfo: unknown }>((cb) => client.register('127.0.0.1', server.address().port, null, 'node-lib-dev', cb));
+    const info = await call<{ location: string; serverInfo: unknown }>((cb) =>
+      client.register('127.0.0.1', server.address().port, null, 'node-lib-dev', cb),
+    );
     device = info;
     await registered;
     const registration = await server.getRegistration('node-lib-dev');
@@ -81,7 +102,9 @@ describe('lwm2m-node-lib client as a peer', () => {
     const observation = await server.observe('node-lib-dev', '/3/0/9');
     expect(observation.initial).toMatchObject({ node: { value: 87 } });
     const seen: unknown[] = [];
-    observation.on('notification', (value) => seen.push(value.composite ? undefined : (value.node as { value: unknown }).value));
+    observation.on('notification', (value) =>
+      seen.push(value.composite ? undefined : (value.node as { value: unknown }).value),
+    );
     await call((cb) => client.registry.setResource('/3/0', 9, '42', cb));
     await eventually(() => expect(seen).toContain(42), 5000);
     await observation.cancel({ active: false });

@@ -2,7 +2,12 @@ import { createCoreObjectRegistry, singleResource } from '@lwm2m/core';
 import type { Lwm2mNode } from '@lwm2m/core';
 import { createCodec } from '@lwm2m/codecs';
 import { CoapCode, createCoapEndpoint } from '@lwm2m/transport-coap';
-import type { CoapEndpoint, IncomingRequest, OutgoingResponse, ServerObservation } from '@lwm2m/transport-coap';
+import type {
+  CoapEndpoint,
+  IncomingRequest,
+  OutgoingResponse,
+  ServerObservation,
+} from '@lwm2m/transport-coap';
 import { createServer } from '../src/server.js';
 import type { Lwm2mServer, NotificationEvent } from '../src/server.js';
 import { createNatPair } from './harness.js';
@@ -56,7 +61,11 @@ describe('NAT rebinding with live observations', () => {
   });
 
   async function update(): Promise<void> {
-    const response = await client.request({ peer: nat.serverSocket.address(), method: 'POST', path: `/rd/${id}` });
+    const response = await client.request({
+      peer: nat.serverSocket.address(),
+      method: 'POST',
+      path: `/rd/${id}`,
+    });
     expect(response.code).toBe(CoapCode.CHANGED);
   }
 
@@ -84,10 +93,16 @@ describe('NAT rebinding with live observations', () => {
     await singleObserver?.notify({ payload: '22', contentFormat: 0, confirmable: true });
     expect((await singleValues.next()).value).toMatchObject({ node: { value: 22 } });
     const nodes = new Map<string, Lwm2mNode>([['/3303/0/5700', singleResource(5700, 'float', 22)]]);
-    await compositeObserver?.notify({ payload: codec.encodeComposite(112, nodes), contentFormat: 112, confirmable: true });
+    await compositeObserver?.notify({
+      payload: codec.encodeComposite(112, nodes),
+      contentFormat: 112,
+      confirmable: true,
+    });
     const compositeValue = (await compositeValues.next()).value;
     expect(compositeValue).toMatchObject({ composite: true });
-    expect(compositeValue?.composite === true ? compositeValue.nodes.get('/3303/0/5700') : undefined).toMatchObject({ value: 22 });
+    expect(
+      compositeValue?.composite === true ? compositeValue.nodes.get('/3303/0/5700') : undefined,
+    ).toMatchObject({ value: 22 });
     expect(events.at(-1)).toMatchObject({ token: composite.token, registration: { port: 40001 } });
     expect(single.active && composite.active).toBe(true);
     expect(server.observations('nat')).toHaveLength(2);

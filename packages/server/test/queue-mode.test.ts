@@ -16,7 +16,8 @@ describe('queue mode', () => {
       received.push('/' + request.path.join('/'));
       return { code: CoapCode.CONTENT, contentFormat: 0, payload: 'v' };
     });
-    id = (await h.send({ method: 'POST', path: '/rd', query, payload: '</3/0>', contentFormat: 40 })).locationPath[1] as string;
+    id = (await h.send({ method: 'POST', path: '/rd', query, payload: '</3/0>', contentFormat: 40 }))
+      .locationPath[1] as string;
   }
 
   afterEach(async () => {

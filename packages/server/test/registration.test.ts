@@ -12,7 +12,11 @@ describe('registration interface', () => {
     await h?.close();
   });
 
-  async function register(query: string[], payload: string | Uint8Array = LINKS, contentFormat: number | undefined = 40) {
+  async function register(
+    query: string[],
+    payload: string | Uint8Array = LINKS,
+    contentFormat: number | undefined = 40,
+  ) {
     return h.send({
       method: 'POST',
       path: '/rd',
@@ -55,7 +59,12 @@ describe('registration interface', () => {
   test('defaults: lt 86400, LwM2M 1.0, binding U, and 1.0 queue mode from b=UQ', async () => {
     h = await createHarness();
     expect(codeText((await register(['ep=a'])).code)).toBe('2.01');
-    expect(await h.server.getRegistration('a')).toMatchObject({ lifetime: 86400, version: '1.0', binding: 'U', queueMode: false });
+    expect(await h.server.getRegistration('a')).toMatchObject({
+      lifetime: 86400,
+      version: '1.0',
+      binding: 'U',
+      queueMode: false,
+    });
     expect(codeText((await register(['ep=b', 'b=UQ', 'lwm2m=1.0'])).code)).toBe('2.01');
     expect(await h.server.getRegistration('b')).toMatchObject({ binding: 'U', queueMode: true });
   });
@@ -123,10 +132,22 @@ describe('registration interface', () => {
     const events = recordEvents(h.server);
     const id = (await register(['ep=u', 'lt=100', 'lwm2m=1.1'])).locationPath[1] as string;
     clock.advance(50_000);
-    const response = await h.send({ method: 'POST', path: ['rd', id], query: ['lt=200'], payload: '</>;ct=110,</3/0>', contentFormat: 40 });
+    const response = await h.send({
+      method: 'POST',
+      path: ['rd', id],
+      query: ['lt=200'],
+      payload: '</>;ct=110,</3/0>',
+      contentFormat: 40,
+    });
     expect(codeText(response.code)).toBe('2.04');
     const updated = await h.server.getRegistration('u');
-    expect(updated).toMatchObject({ id, lifetime: 200, supportedFormats: [110], objectLinks: '</>;ct=110,</3/0>', expiresAt: clock.now() + 200_000 });
+    expect(updated).toMatchObject({
+      id,
+      lifetime: 200,
+      supportedFormats: [110],
+      objectLinks: '</>;ct=110,</3/0>',
+      expiresAt: clock.now() + 200_000,
+    });
     expect(events.map((e) => e.name)).toEqual(['registered', 'updated']);
     expect((events[1]?.args[1] as Registration).lifetime).toBe(100);
     // Past the first lifetime, not the second: still there.
@@ -138,7 +159,9 @@ describe('registration interface', () => {
     h = await createHarness();
     const id = (await register(['ep=u', 'lwm2m=1.1'])).locationPath[1] as string;
     expect(codeText((await h.send({ method: 'POST', path: ['rd', id], query: ['lt=0'] })).code)).toBe('4.00');
-    expect(codeText((await h.send({ method: 'POST', path: ['rd', id], query: ['ep=other'] })).code)).toBe('4.00');
+    expect(codeText((await h.send({ method: 'POST', path: ['rd', id], query: ['ep=other'] })).code)).toBe(
+      '4.00',
+    );
     expect(codeText((await h.send({ method: 'POST', path: ['rd', id], query: ['b=UQ'] })).code)).toBe('4.00');
     expect(codeText((await h.send({ method: 'POST', path: ['rd', 'nope'] })).code)).toBe('4.04');
     expect(codeText((await h.send({ method: 'PUT', path: ['rd', id] })).code)).toBe('4.05');
@@ -170,7 +193,12 @@ describe('registration interface', () => {
     h = await createHarness({ clock, expiryGrace: 5_000 });
     const expired: string[] = [];
     h.server.on('expired', (r) => expired.push(r.endpoint));
-    for (const [ep, lt] of [['c', 30], ['a', 10], ['b', 20]] as const) await register([`ep=${ep}`, `lt=${lt}`]);
+    for (const [ep, lt] of [
+      ['c', 30],
+      ['a', 10],
+      ['b', 20],
+    ] as const)
+      await register([`ep=${ep}`, `lt=${lt}`]);
     expect(clock.pending).toBe(1);
     clock.advance(14_999);
     await Promise.resolve();
@@ -200,7 +228,11 @@ describe('registration interface', () => {
   });
 
   test('an authorizer that throws refuses', async () => {
-    h = await createHarness({ authorizer: () => { throw new Error('boom'); } });
+    h = await createHarness({
+      authorizer: () => {
+        throw new Error('boom');
+      },
+    });
     expect(codeText((await register(['ep=x'])).code)).toBe('4.03');
   });
 

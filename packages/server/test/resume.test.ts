@@ -2,7 +2,12 @@ import { createCoreObjectRegistry, singleResource } from '@lwm2m/core';
 import type { Lwm2mNode } from '@lwm2m/core';
 import { createCodec } from '@lwm2m/codecs';
 import { CoapCode, createCoapEndpoint, createMemorySocketPair, MemorySocket } from '@lwm2m/transport-coap';
-import type { CoapEndpoint, IncomingRequest, OutgoingResponse, ServerObservation } from '@lwm2m/transport-coap';
+import type {
+  CoapEndpoint,
+  IncomingRequest,
+  OutgoingResponse,
+  ServerObservation,
+} from '@lwm2m/transport-coap';
 import { createMemoryRegistrationStore } from '../src/memory-registration-store.js';
 import { createMemoryObservationStore } from '../src/observation-store.js';
 import type { ObservationStore } from '../src/observation-store.js';
@@ -33,8 +38,11 @@ describe('observations resumed after a restart', () => {
 
   function handler(request: IncomingRequest): OutgoingResponse {
     const path = `/${request.path.join('/')}`;
-    requests.push(`${request.method} ${path}${request.observe === undefined ? '' : ` observe=${request.observe}`}`);
-    if (request.observe === 0) observers.set(request.method === 'FETCH' ? 'composite' : path, request.acceptObserve());
+    requests.push(
+      `${request.method} ${path}${request.observe === undefined ? '' : ` observe=${request.observe}`}`,
+    );
+    if (request.observe === 0)
+      observers.set(request.method === 'FETCH' ? 'composite' : path, request.acceptObserve());
     if (request.method === 'FETCH') {
       const nodes = new Map<string, Lwm2mNode>([['/3/0/9', singleResource(9, 'integer', 80)]]);
       return { code: CoapCode.CONTENT, contentFormat: 112, payload: codec.encodeComposite(112, nodes) };
@@ -70,7 +78,14 @@ describe('observations resumed after a restart', () => {
     clientSocket = socket;
     first = await start(serverSocket);
     client = createCoapEndpoint({ socket: clientSocket, handler });
-    const created = await client.request({ peer: SERVER, method: 'POST', path: '/rd', query: ['ep=dev', 'lwm2m=1.1'], payload: '</>;ct=112,</3/0>', contentFormat: 40 });
+    const created = await client.request({
+      peer: SERVER,
+      method: 'POST',
+      path: '/rd',
+      query: ['ep=dev', 'lwm2m=1.1'],
+      payload: '</>;ct=112,</3/0>',
+      contentFormat: 40,
+    });
     expect(created.code).toBe(CoapCode.CREATED);
   });
 
@@ -93,17 +108,29 @@ describe('observations resumed after a restart', () => {
     model = LONG;
     await observers.get('/3/0/1')?.notify({ payload: LONG, contentFormat: 0, confirmable: true });
     const nodes = new Map<string, Lwm2mNode>([['/3/0/9', singleResource(9, 'integer', 78)]]);
-    await observers.get('composite')?.notify({ payload: codec.encodeComposite(112, nodes), contentFormat: 112, confirmable: true });
+    await observers
+      .get('composite')
+      ?.notify({ payload: codec.encodeComposite(112, nodes), contentFormat: 112, confirmable: true });
 
     await eventually(() => expect(events).toHaveLength(3));
     const byToken = new Map(events.map((e) => [e.token, e]));
     expect(byToken.size).toBe(3);
     expect(events.every((e) => e.observation === undefined && e.registration.endpoint === 'dev')).toBe(true);
-    expect(byToken.get(battery?.token as string)?.value).toMatchObject({ composite: false, path: [3, 0, 9], node: { value: 79 } });
+    expect(byToken.get(battery?.token as string)?.value).toMatchObject({
+      composite: false,
+      path: [3, 0, 9],
+      node: { value: 79 },
+    });
     // Only the first 1024 bytes came in the notification: the new process fetched the rest (Block2).
-    expect(byToken.get(modelObservation?.token as string)?.value).toMatchObject({ composite: false, path: [3, 0, 1], node: { value: LONG } });
+    expect(byToken.get(modelObservation?.token as string)?.value).toMatchObject({
+      composite: false,
+      path: [3, 0, 1],
+      node: { value: LONG },
+    });
     const compositeValue = byToken.get(composite?.token as string)?.value;
-    expect(compositeValue?.composite === true ? compositeValue.nodes.get('/3/0/9') : undefined).toMatchObject({ value: 78 });
+    expect(compositeValue?.composite === true ? compositeValue.nodes.get('/3/0/9') : undefined).toMatchObject(
+      { value: 78 },
+    );
   });
 
   test('a resumed observation can be cancelled actively', async () => {
@@ -123,7 +150,10 @@ describe('observations resumed after a restart', () => {
     expect(deleted.code).toBe(CoapCode.DELETED);
     expect(await observations.get(battery?.token as string)).toBeUndefined();
     const ended = new Promise((resolve) => observers.get('/3/0/9')?.once('cancel', resolve));
-    await observers.get('/3/0/9')?.notify({ payload: '70', contentFormat: 0, confirmable: true }).catch(() => undefined);
+    await observers
+      .get('/3/0/9')
+      ?.notify({ payload: '70', contentFormat: 0, confirmable: true })
+      .catch(() => undefined);
     expect(await ended).toBe('reset');
   });
 
@@ -134,10 +164,17 @@ describe('observations resumed after a restart', () => {
     const socket = new MemorySocket(SERVER);
     socket.connect(clientSocket);
     clientSocket.connect(socket);
-    second = createServer({ sockets: { coap: socket }, stores: { registrations, observations }, resumeObservations: false });
+    second = createServer({
+      sockets: { coap: socket },
+      stores: { registrations, observations },
+      resumeObservations: false,
+    });
     await second.listen();
     const ended = new Promise((resolve) => observers.get('/3/0/9')?.once('cancel', resolve));
-    await observers.get('/3/0/9')?.notify({ payload: '70', contentFormat: 0, confirmable: true }).catch(() => undefined);
+    await observers
+      .get('/3/0/9')
+      ?.notify({ payload: '70', contentFormat: 0, confirmable: true })
+      .catch(() => undefined);
     expect(await ended).toBe('reset');
   });
 });

@@ -135,7 +135,11 @@ export function createRedisRegistrationStore(options: RedisStoreOptions): Regist
       return { previous, current: applyRegistrationUpdate(previous, update) };
     },
     async remove(id, removeOptions = {}) {
-      const reply = await script(REMOVE, [p, id, removeOptions.expiredAt === undefined ? '' : String(removeOptions.expiredAt)]);
+      const reply = await script(REMOVE, [
+        p,
+        id,
+        removeOptions.expiredAt === undefined ? '' : String(removeOptions.expiredAt),
+      ]);
       return reply === null ? undefined : fromFields(reply);
     },
     async get(id) {

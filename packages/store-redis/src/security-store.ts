@@ -61,7 +61,14 @@ export function createRedisSecurityStore(options: RedisStoreOptions): SecuritySt
     },
     async put(info) {
       try {
-        await redis.eval(PUT, 0, p, info.endpoint, stringifyWithBytes(info), info.mode === 'psk' ? info.identity : '');
+        await redis.eval(
+          PUT,
+          0,
+          p,
+          info.endpoint,
+          stringifyWithBytes(info),
+          info.mode === 'psk' ? info.identity : '',
+        );
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('CONFLICT')) {
           const owner = error.message.slice('CONFLICT '.length);

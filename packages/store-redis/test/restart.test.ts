@@ -4,7 +4,11 @@ import { createServer } from '@lwm2m/server';
 import type { Lwm2mServer, NotificationEvent } from '@lwm2m/server';
 import { CoapCode, createCoapEndpoint, createUdpSocket } from '@lwm2m/transport-coap';
 import type { CoapEndpoint, ServerObservation } from '@lwm2m/transport-coap';
-import { createRedisObservationStore, createRedisRegistrationStore, createRedisSecurityStore } from '../src/index.js';
+import {
+  createRedisObservationStore,
+  createRedisRegistrationStore,
+  createRedisSecurityStore,
+} from '../src/index.js';
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
 const prefix = `test:server-restart:${randomBytes(6).toString('hex')}:`;
@@ -44,7 +48,14 @@ test('after a restart on the same address, registrations stay and old observatio
       },
     });
     const peer = { address: '127.0.0.1', port };
-    const created = await client.request({ peer, method: 'POST', path: '/rd', query: ['ep=restart-dev', 'lwm2m=1.1'], payload: '</3303/0>', contentFormat: 40 });
+    const created = await client.request({
+      peer,
+      method: 'POST',
+      path: '/rd',
+      query: ['ep=restart-dev', 'lwm2m=1.1'],
+      payload: '</3303/0>',
+      contentFormat: 40,
+    });
     expect(created.code).toBe(CoapCode.CREATED);
     const observation = await first.observe('restart-dev', '/3303/0/5700');
     expect(observation.initial).toMatchObject({ node: { value: 20.5 } });
@@ -60,8 +71,16 @@ test('after a restart on the same address, registrations stay and old observatio
     // CON, so the client learns whether the new process took it (ACK) or refused it (Reset).
     await observers[0]?.notify({ payload: '21.25', contentFormat: 0, confirmable: true });
     expect(notifications).toHaveLength(1);
-    expect(notifications[0]).toMatchObject({ token: observation.token, observation: undefined, registration: { endpoint: 'restart-dev' } });
-    expect(notifications[0]?.value).toMatchObject({ composite: false, path: [3303, 0, 5700], node: { value: 21.25 } });
+    expect(notifications[0]).toMatchObject({
+      token: observation.token,
+      observation: undefined,
+      registration: { endpoint: 'restart-dev' },
+    });
+    expect(notifications[0]?.value).toMatchObject({
+      composite: false,
+      path: [3303, 0, 5700],
+      node: { value: 21.25 },
+    });
 
     // The restarted server still reaches the client, and can drop the resumed observation.
     expect(await second.read('restart-dev', '/3303/0/5700')).toMatchObject({ value: 20.5 });

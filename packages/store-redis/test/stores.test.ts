@@ -4,7 +4,11 @@ import { createMemoryObservationStore, createMemoryRegistrationStore } from '@lw
 import type { ObservationStore, Registration, RegistrationStore } from '@lwm2m/server';
 import { createMemorySecurityStore } from '@lwm2m/core';
 import type { SecurityStore } from '@lwm2m/core';
-import { createRedisObservationStore, createRedisRegistrationStore, createRedisSecurityStore } from '../src/index.js';
+import {
+  createRedisObservationStore,
+  createRedisRegistrationStore,
+  createRedisSecurityStore,
+} from '../src/index.js';
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
 const prefixes: string[] = [];
@@ -60,7 +64,10 @@ describe.each([
 ])('%s registration store', (_name, make: () => RegistrationStore) => {
   test('add, get by id / endpoint / address, replace, update, remove', async () => {
     const store = make();
-    const a = registration('a1', 'dev', { identity: { kind: 'rpk', publicKey: new Uint8Array([1, 2, 3]) }, attributes: { x: 'y' } });
+    const a = registration('a1', 'dev', {
+      identity: { kind: 'rpk', publicKey: new Uint8Array([1, 2, 3]) },
+      attributes: { x: 'y' },
+    });
     expect(await store.add(a)).toBeUndefined();
     expect(await store.get('a1')).toEqual(a);
     expect(await store.getByEndpoint('dev')).toEqual(a);
@@ -72,13 +79,29 @@ describe.each([
     expect(await store.getByAddress('coap', '127.0.0.1', 5000)).toBeUndefined();
     expect(await store.getByEndpoint('dev')).toEqual(b);
 
-    const updated = await store.update('b1', { lifetime: 120, address: '127.0.0.2', port: 6000, transport: 'coap', updatedAt: 2, expiresAt: 3 });
+    const updated = await store.update('b1', {
+      lifetime: 120,
+      address: '127.0.0.2',
+      port: 6000,
+      transport: 'coap',
+      updatedAt: 2,
+      expiresAt: 3,
+    });
     expect(updated?.previous).toEqual(b);
-    expect(updated?.current).toEqual({ ...b, lifetime: 120, address: '127.0.0.2', port: 6000, updatedAt: 2, expiresAt: 3 });
+    expect(updated?.current).toEqual({
+      ...b,
+      lifetime: 120,
+      address: '127.0.0.2',
+      port: 6000,
+      updatedAt: 2,
+      expiresAt: 3,
+    });
     expect(await store.get('b1')).toEqual(updated?.current);
     expect(await store.getByAddress('coap', '127.0.0.1', 5001)).toBeUndefined();
     expect((await store.getByAddress('coap', '127.0.0.2', 6000))?.id).toBe('b1');
-    expect(await store.update('nope', { address: 'x', port: 1, transport: 'coap', updatedAt: 1, expiresAt: 1 })).toBeUndefined();
+    expect(
+      await store.update('nope', { address: 'x', port: 1, transport: 'coap', updatedAt: 1, expiresAt: 1 }),
+    ).toBeUndefined();
 
     expect(await store.remove('b1', { expiredAt: 2 })).toBeUndefined();
     expect(await store.remove('b1', { expiredAt: 3 })).toEqual(updated?.current);
@@ -100,9 +123,31 @@ describe.each([
 ])('%s observation store', (_name, make: () => ObservationStore) => {
   test('add, get, by registration, remove, remove by registration', async () => {
     const store = make();
-    const o1 = { token: '0102', registrationId: 'r1', endpoint: 'e', paths: ['/3/0/9'], composite: false, format: 0, createdAt: 1 };
-    const o2 = { token: '0304', registrationId: 'r1', endpoint: 'e', paths: ['/3/0/9', '/3/0/0'], composite: true, createdAt: 2 };
-    const o3 = { token: '0506', registrationId: 'r2', endpoint: 'f', paths: ['/3/0'], composite: false, createdAt: 3 };
+    const o1 = {
+      token: '0102',
+      registrationId: 'r1',
+      endpoint: 'e',
+      paths: ['/3/0/9'],
+      composite: false,
+      format: 0,
+      createdAt: 1,
+    };
+    const o2 = {
+      token: '0304',
+      registrationId: 'r1',
+      endpoint: 'e',
+      paths: ['/3/0/9', '/3/0/0'],
+      composite: true,
+      createdAt: 2,
+    };
+    const o3 = {
+      token: '0506',
+      registrationId: 'r2',
+      endpoint: 'f',
+      paths: ['/3/0'],
+      composite: false,
+      createdAt: 3,
+    };
     for (const o of [o1, o2, o3]) await store.add(o);
     expect(await store.get('0102')).toEqual(o1);
     expect((await store.byRegistration('r1')).map((o) => o.token).sort()).toEqual(['0102', '0304']);
@@ -125,7 +170,9 @@ describe.each([
     await store.put({ endpoint: 'a', mode: 'psk', identity: 'id-a', key });
     expect(await store.getByEndpoint('a')).toEqual({ endpoint: 'a', mode: 'psk', identity: 'id-a', key });
     expect((await store.getByPskIdentity('id-a'))?.endpoint).toBe('a');
-    await expect(store.put({ endpoint: 'b', mode: 'psk', identity: 'id-a', key })).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    await expect(store.put({ endpoint: 'b', mode: 'psk', identity: 'id-a', key })).rejects.toMatchObject({
+      code: 'ERR_CONFLICT',
+    });
     await store.put({ endpoint: 'a', mode: 'psk', identity: 'id-a2', key });
     expect(await store.getByPskIdentity('id-a')).toBeUndefined();
     await store.put({ endpoint: 'b', mode: 'psk', identity: 'id-a', key });
@@ -148,7 +195,16 @@ describe('two processes sharing one Redis', () => {
       for (let i = 0; i < 200; i++) {
         const store = i % 2 === 0 ? one : two;
         operations.push(store.add(registration(`r${i}`, 'shared', { port: 8000 + i })));
-        operations.push(store.update(`r${i - 1}`, { lifetime: i, address: '10.0.0.1', port: 9000 + i, transport: 'coap', updatedAt: i, expiresAt: i }));
+        operations.push(
+          store.update(`r${i - 1}`, {
+            lifetime: i,
+            address: '10.0.0.1',
+            port: 9000 + i,
+            transport: 'coap',
+            updatedAt: i,
+            expiresAt: i,
+          }),
+        );
         if (i % 7 === 0) operations.push(store.remove(`r${i - 3}`));
       }
       await Promise.all(operations);
@@ -163,7 +219,15 @@ describe('two processes sharing one Redis', () => {
         expect(all).toEqual([]);
       }
       const keys = (await redis.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
-      const expected = current === undefined ? [] : [`reg:${current.id}`, 'reg:ep:shared', `reg:addr:coap|${current.address}|${current.port}`, 'regs'].sort();
+      const expected =
+        current === undefined
+          ? []
+          : [
+              `reg:${current.id}`,
+              'reg:ep:shared',
+              `reg:addr:coap|${current.address}|${current.port}`,
+              'regs',
+            ].sort();
       expect(keys).toEqual(expected);
     } finally {
       await other.quit();

@@ -33,6 +33,8 @@ export function connectivityMonitoringInstance(info: ConnectivityInfo = {}): Sto
   return new StoredInstance(values);
 }
 
-export function connectivityMonitoringObject(instance: StoredInstance = connectivityMonitoringInstance()): ObjectImplementation {
+export function connectivityMonitoringObject(
+  instance: StoredInstance = connectivityMonitoringInstance(),
+): ObjectImplementation {
   return { id: 4, instances: new Map([[0, instance]]) };
 }

@@ -15,7 +15,18 @@ export class ConnectivityStatisticsInstance extends StoredInstance {
   #maxMessage = 0;
 
   constructor() {
-    super([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [8, 0]], EXECUTABLES);
+    super(
+      [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [3, 0],
+        [4, 0],
+        [5, 0],
+        [8, 0],
+      ],
+      EXECUTABLES,
+    );
   }
 
   get collecting(): boolean {
@@ -50,6 +61,8 @@ export class ConnectivityStatisticsInstance extends StoredInstance {
   }
 }
 
-export function connectivityStatisticsObject(instance: ConnectivityStatisticsInstance = new ConnectivityStatisticsInstance()): ObjectImplementation {
+export function connectivityStatisticsObject(
+  instance: ConnectivityStatisticsInstance = new ConnectivityStatisticsInstance(),
+): ObjectImplementation {
   return { id: 7, instances: new Map([[0, instance]]) };
 }

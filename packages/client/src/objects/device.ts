@@ -68,7 +68,8 @@ export class DeviceInstance extends StoredInstance {
   }
 
   override read(resourceId: number): ResourceContent | undefined {
-    if (resourceId === CURRENT_TIME) return new Date(Math.floor((this.#clock.now() + this.#timeOffset) / 1000) * 1000);
+    if (resourceId === CURRENT_TIME)
+      return new Date(Math.floor((this.#clock.now() + this.#timeOffset) / 1000) * 1000);
     return super.read(resourceId);
   }
 
@@ -84,10 +85,22 @@ export class DeviceInstance extends StoredInstance {
     if (resourceId === 4) {
       // Let the 2.04 go out before the device goes down.
       const hook = this.#info.onReboot;
-      if (hook !== undefined) setImmediate(() => void Promise.resolve().then(hook).catch(() => undefined));
+      if (hook !== undefined)
+        setImmediate(
+          () =>
+            void Promise.resolve()
+              .then(hook)
+              .catch(() => undefined),
+        );
     } else if (resourceId === 5) {
       const hook = this.#info.onFactoryReset;
-      if (hook !== undefined) setImmediate(() => void Promise.resolve().then(hook).catch(() => undefined));
+      if (hook !== undefined)
+        setImmediate(
+          () =>
+            void Promise.resolve()
+              .then(hook)
+              .catch(() => undefined),
+        );
     } else if (resourceId === 12) {
       this.set(11, new Map([[0, 0]]));
     }

@@ -6,7 +6,10 @@ import { StoredInstance } from '../stored-instance.js';
 export class LocationInstance extends StoredInstance {
   readonly #clock: Clock;
 
-  constructor(clock: Clock, position: { latitude: number; longitude: number; altitude?: number } = { latitude: 0, longitude: 0 }) {
+  constructor(
+    clock: Clock,
+    position: { latitude: number; longitude: number; altitude?: number } = { latitude: 0, longitude: 0 },
+  ) {
     super();
     this.#clock = clock;
     this.#store(position.latitude, position.longitude, position.altitude);

@@ -63,7 +63,8 @@ export class TemperatureSensor extends StoredInstance {
     const tick = (): void => {
       const min = this.values.get(5603) as number;
       const max = this.values.get(5604) as number;
-      const next = Math.round(Math.min(max, Math.max(min, this.value + (random() * 2 - 1) * step)) * 100) / 100;
+      const next =
+        Math.round(Math.min(max, Math.max(min, this.value + (random() * 2 - 1) * step)) * 100) / 100;
       this.setValue(next);
       this.#timer = clock.setTimeout(tick, intervalMs);
     };
@@ -82,7 +83,11 @@ export class TemperatureSensor extends StoredInstance {
 }
 
 /** Object 3303 with the given sensors; servers may not create or delete them. */
-export function temperatureObject(sensors: ReadonlyMap<number, InstanceHandler> | readonly InstanceHandler[]): ObjectImplementation {
-  const instances = Array.isArray(sensors) ? new Map(sensors.map((s, i) => [i, s])) : (sensors as ReadonlyMap<number, InstanceHandler>);
+export function temperatureObject(
+  sensors: ReadonlyMap<number, InstanceHandler> | readonly InstanceHandler[],
+): ObjectImplementation {
+  const instances = Array.isArray(sensors)
+    ? new Map(sensors.map((s, i) => [i, s]))
+    : (sensors as ReadonlyMap<number, InstanceHandler>);
   return { id: 3303, instances };
 }
