@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +9,8 @@ import type { CoapEndpoint, IncomingRequest } from '@lwm2m/transport-coap';
 import { connectDtls } from '@lwm2m/transport-dtls';
 import type { EcdsaClientOptions } from '@lwm2m/transport-dtls';
 import { createTestPki } from '@lwm2m/transport-dtls/testing';
+import { startApp as startAppProcess, stopApp } from '@lwm2m/app-kit/testing';
+import type { LogEntry } from '@lwm2m/app-kit/testing';
 import type { Issued, TestPki } from '@lwm2m/transport-dtls/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -24,80 +24,40 @@ interface Started {
 }
 
 /** Where an app logs its DTLS port once it is ready. */
-type ListeningLine = (entry: { msg?: string; coaps?: unknown }) => number | undefined;
+type ListeningLine = (entry: LogEntry) => number | undefined;
 
 const bootstrapListening: ListeningLine = (entry) =>
-  entry.msg === 'bootstrap server listening' && typeof entry.coaps === 'object' && entry.coaps !== null
-    ? (entry.coaps as { port?: number }).port
+  entry.msg === 'bootstrap server listening' && typeof entry['coaps'] === 'object' && entry['coaps'] !== null
+    ? (entry['coaps'] as { port?: number }).port
     : undefined;
 
 const serverListening: ListeningLine = (entry) =>
-  entry.msg === 'listening' && typeof entry.coaps === 'number' ? entry.coaps : undefined;
+  entry.msg === 'listening' && typeof entry['coaps'] === 'number' ? entry['coaps'] : undefined;
 
 /** Runs an app until it logs that it listens, or until it exits (then with its output). */
-function startApp(
+async function startApp(
   env: Record<string, string>,
   app = 'bootstrap',
   listening = bootstrapListening,
 ): Promise<Started> {
-  const child = spawn(
-    join(ROOT, 'node_modules', '.bin', 'tsx'),
-    ['--conditions=@lwm2m/source', 'src/main.ts'],
-    {
-      cwd: join(ROOT, 'apps', app),
-      env: {
-        ...process.env,
-        LWM2M_BS_HOST: '127.0.0.1',
-        LWM2M_BS_PORT: '0',
-        LWM2M_BS_DTLS_PORT: '0',
-        LWM2M_HOST: '127.0.0.1',
-        LWM2M_COAP_PORT: '0',
-        LWM2M_COAPS_PORT: '0',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, ready } = await startAppProcess({
+    appDir: join(ROOT, 'apps', app),
+    env: {
+      LWM2M_BS_HOST: '127.0.0.1',
+      LWM2M_BS_PORT: '0',
+      LWM2M_BS_DTLS_PORT: '0',
+      LWM2M_HOST: '127.0.0.1',
+      LWM2M_COAP_PORT: '0',
+      LWM2M_COAPS_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
     },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${output}`)), 20_000);
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      for (const line of output.split('\n')) {
-        try {
-          const port = listening(JSON.parse(line) as { msg?: string; coaps?: unknown });
-          if (port !== undefined) {
-            clearTimeout(timer);
-            resolve({ child, coaps: port });
-          }
-        } catch {
-          // a partial line
-        }
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`${app} exited with ${String(code)}`), { code, output }));
-    });
+    ready: listening,
   });
+  return { child, coaps: ready };
 }
 
-/** SIGTERM, as a service manager would stop it (tsx hands it on to the app); SIGKILL if it hangs. */
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined) return;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-}
+const stop = stopApp;
 
 const hex = (bytes: Buffer): string => bytes.toString('hex');
 const spkiHex = (keyPem: Buffer): string =>

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { CoapCode, createCoapEndpoint, createUdpSocket } from '@lwm2m/transport-coap';
 import type { CoapEndpoint } from '@lwm2m/transport-coap';
+import { startApp } from '@lwm2m/app-kit/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const BROKER = 'mqtt://127.0.0.1:1883';
@@ -39,10 +39,9 @@ describe('mqtt-gateway app', () => {
   });
 
   it('starts from the environment, answers an MQTT request and stops on SIGTERM', async () => {
-    child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['--conditions=@lwm2m/source', 'src/main.ts'], {
-      cwd: join(ROOT, 'apps', 'mqtt-gateway'),
+    const started = await startApp({
+      appDir: join(ROOT, 'apps', 'mqtt-gateway'),
       env: {
-        ...process.env,
         LWM2M_HOST: '127.0.0.1',
         LWM2M_COAP_PORT: '0',
         MQTT_URL: BROKER,
@@ -50,27 +49,11 @@ describe('mqtt-gateway app', () => {
         MQTT_CLIENT_ID: clientId,
         LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      ready: (entry) =>
+        entry.msg === 'listening' && typeof entry['coap'] === 'number' ? entry['coap'] : undefined,
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      let buffered = '';
-      const timer = setTimeout(() => reject(new Error(`no "listening" line: ${buffered}`)), 20_000);
-      child!.stdout!.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        for (const line of buffered.split('\n')) {
-          try {
-            const entry = JSON.parse(line) as { msg?: string; coap?: number };
-            if (entry.msg === 'listening' && typeof entry.coap === 'number') {
-              clearTimeout(timer);
-              resolve(entry.coap);
-            }
-          } catch {
-            // a partial line
-          }
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`gateway exited with ${String(code)}`)));
-    });
+    child = started.child;
+    const port = started.ready;
 
     device = createCoapEndpoint({
       socket: await createUdpSocket({ address: '127.0.0.1', port: 0 }),

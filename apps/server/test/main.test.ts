@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createPublicKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +7,7 @@ import type { CoapEndpoint } from '@lwm2m/transport-coap';
 import { connectDtls } from '@lwm2m/transport-dtls';
 import type { EcdsaClientOptions } from '@lwm2m/transport-dtls';
 import { createTestPki } from '@lwm2m/transport-dtls/testing';
+import { startApp as startAppProcess, stopApp } from '@lwm2m/app-kit/testing';
 import type { Issued, TestPki } from '@lwm2m/transport-dtls/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -23,62 +22,17 @@ interface Started {
 }
 
 /** Runs the app until it logs "listening", or until it exits (then with its output). */
-function startApp(env: Record<string, string>): Promise<Started> {
-  const child = spawn(
-    join(ROOT, 'node_modules', '.bin', 'tsx'),
-    ['--conditions=@lwm2m/source', 'src/main.ts'],
-    {
-      cwd: join(ROOT, 'apps', 'server'),
-      env: {
-        ...process.env,
-        LWM2M_HOST: '127.0.0.1',
-        LWM2M_COAP_PORT: '0',
-        LWM2M_COAPS_PORT: '0',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${output}`)), 20_000);
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      for (const line of output.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; coaps?: number };
-          if (entry.msg === 'listening' && typeof entry.coaps === 'number') {
-            clearTimeout(timer);
-            resolve({ child, coaps: entry.coaps });
-          }
-        } catch {
-          // a partial line
-        }
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`server exited with ${String(code)}`), { code, output }));
-    });
+async function startApp(env: Record<string, string>): Promise<Started> {
+  const { child, ready } = await startAppProcess({
+    appDir: join(ROOT, 'apps', 'server'),
+    env: { LWM2M_HOST: '127.0.0.1', LWM2M_COAP_PORT: '0', LWM2M_COAPS_PORT: '0', LOG_LEVEL: 'info', ...env },
+    ready: (entry) =>
+      entry.msg === 'listening' && typeof entry['coaps'] === 'number' ? entry['coaps'] : undefined,
   });
+  return { child, coaps: ready };
 }
 
-/** SIGTERM, as a service manager would stop it (tsx hands it on to the app); SIGKILL if it hangs. */
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined) return;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-}
+const stop = stopApp;
 
 /** The server app with LWM2M_DTLS_KEY/CERT/CA and a LWM2M_SECURITY_FILE of every mode. */
 describe('server app over DTLS with certificates and raw public keys', () => {
