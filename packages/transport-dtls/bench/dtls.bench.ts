@@ -15,149 +15,32 @@
  * BENCH_WARMUP_MS (default 300), HANDSHAKE_CLIENTS (default 32). Many short rounds follow the
  * machine's load swings better than a few long ones.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { fileURLToPath } from 'node:url';
 import { createCoapEndpoint, createUdpSocket, type CoapEndpoint } from '@lwm2m/transport-coap';
 import { ratio } from '../../../bench/measure.js';
 import { CipherSuite, connectDtls } from '../src/index.js';
 import { BENCH_IDENTITY, BENCH_KEY } from './bench-credentials.js';
-import type { BenchServerPorts } from './dtls-bench-server.js';
+import {
+  fail,
+  handshakeLoad,
+  host,
+  measure,
+  median,
+  round1,
+  startServer,
+  type Load,
+  type Sample,
+} from './bench-harness.js';
 
 const IN_FLIGHT = 50;
 const PAYLOAD = new Uint8Array(32).fill(0x61);
-const host = '127.0.0.1';
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const durationMs = Number(process.env['BENCH_MS'] ?? 1000);
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 300);
 const handshakeClients = Number(process.env['HANDSHAKE_CLIENTS'] ?? 32);
 const ciphers = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
 
-interface Sample {
-  readonly perSec: number;
-  /** CPU time (user + system) per completed operation, µs. */
-  readonly clientCpuUs: number;
-  readonly serverCpuUs: number;
-}
-
-/** Something that keeps `concurrency` operations going; `start(done)` begins one. */
-interface Load {
-  readonly concurrency: number;
-  start(done: () => void): void;
-  close(): Promise<void>;
-}
-
-interface BenchServer {
-  readonly ports: BenchServerPorts;
-  cpu(): Promise<NodeJS.CpuUsage>;
-  stop(): Promise<void>;
-}
-
-function startServer(): Promise<BenchServer> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./dtls-bench-server.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--conditions=@lwm2m/source'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('message', (ports) => {
-      resolve({
-        ports: ports as BenchServerPorts,
-        cpu: () =>
-          new Promise((answer) => {
-            child.once('message', (m) => answer((m as { cpu: NodeJS.CpuUsage }).cpu));
-            child.send('cpu');
-          }),
-        stop: () =>
-          new Promise((done) => {
-            child.once('exit', () => done());
-            child.send('stop');
-          }),
-      });
-    });
-  });
-}
-
-async function measure(load: Load, server: BenchServer): Promise<Sample> {
-  let counting = false;
-  let stopped = false;
-  let completed = 0;
-  let running = 0;
-  let drained: (() => void) | undefined;
-  const next = (): void => {
-    running--;
-    if (counting) completed++;
-    if (!stopped) {
-      running++;
-      load.start(next);
-    } else if (running === 0) drained?.();
-  };
-  for (let i = 0; i < load.concurrency; i++) {
-    running++;
-    load.start(next);
-  }
-  await sleep(warmupMs);
-  const serverStart = await server.cpu();
-  const clientStart = process.cpuUsage();
-  counting = true;
-  const start = performance.now();
-  await sleep(durationMs);
-  const elapsed = performance.now() - start;
-  const done = completed;
-  counting = false;
-  const clientUsed = process.cpuUsage(clientStart);
-  const serverEnd = await server.cpu();
-  stopped = true;
-  if (running > 0) await new Promise<void>((resolve) => (drained = resolve));
-  await load.close();
-  const serverUs = serverEnd.user - serverStart.user + serverEnd.system - serverStart.system;
-  return {
-    perSec: Math.round((done * 1000) / elapsed),
-    clientCpuUs: round1((clientUsed.user + clientUsed.system) / done),
-    serverCpuUs: round1(serverUs / done),
-  };
-}
-
-/** Each slot owns a UDP socket (its own port) and runs full handshakes back to back on it. */
-async function handshakeLoad(port: number): Promise<Load> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < handshakeClients; i++) {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, host, () => resolve()));
-    sockets.push(socket);
-  }
-  const free = [...sockets];
-  const fail = (error: unknown): never => {
-    throw error;
-  };
-  return {
-    concurrency: handshakeClients,
-    start: (done) => {
-      // A socket goes back to the free list only after its connection closed: one handshake per port at a time.
-      const socket = free.pop()!;
-      connectDtls({
-        peer: { address: host, port },
-        psk: { identity: BENCH_IDENTITY, key: BENCH_KEY },
-        socket,
-        ciphers,
-        timeout: 30_000,
-      })
-        .then((connection) => connection.close())
-        .then(() => {
-          free.push(socket);
-          done();
-        }, fail);
-    },
-    close: async () => {
-      for (const s of sockets) s.close();
-    },
-  };
-}
-
 function coapLoad(endpoint: CoapEndpoint, port: number): Load {
   const peer = { address: host, port };
-  const fail = (error: unknown): never => {
-    throw error;
-  };
   return {
     concurrency: IN_FLIGHT,
     start: (done) => {
@@ -188,12 +71,6 @@ async function coapsLoad(port: number): Promise<Load> {
   return { ...load, close: () => endpoint.close() };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function summarize(
   samples: readonly Sample[],
 ): Sample & { readonly rounds: readonly number[]; readonly serverCpuRounds: readonly number[] } {
@@ -206,13 +83,13 @@ function summarize(
   };
 }
 
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const timing = { warmupMs, durationMs };
+const pskHandshakes = (port: number): Promise<Load> =>
+  handshakeLoad(handshakeClients, {
+    peer: { address: host, port },
+    psk: { identity: BENCH_IDENTITY, key: BENCH_KEY },
+    ciphers,
+  });
 
 async function main(): Promise<void> {
   const server = await startServer();
@@ -221,13 +98,13 @@ async function main(): Promise<void> {
   const coaps: Sample[] = [];
   try {
     // One untimed round first: the first pass over each path pays for JIT and lazy module loading.
-    await measure(await handshakeLoad(server.ports.handshake), server);
-    await measure(await nosecLoad(server.ports.nosec), server);
-    await measure(await coapsLoad(server.ports.coaps), server);
+    await measure(await pskHandshakes(server.ports.handshake), server, timing);
+    await measure(await nosecLoad(server.ports.nosec), server, timing);
+    await measure(await coapsLoad(server.ports.coaps), server, timing);
     for (let round = 0; round < rounds; round++) {
-      handshakes.push(await measure(await handshakeLoad(server.ports.handshake), server));
-      nosec.push(await measure(await nosecLoad(server.ports.nosec), server));
-      coaps.push(await measure(await coapsLoad(server.ports.coaps), server));
+      handshakes.push(await measure(await pskHandshakes(server.ports.handshake), server, timing));
+      nosec.push(await measure(await nosecLoad(server.ports.nosec), server, timing));
+      coaps.push(await measure(await coapsLoad(server.ports.coaps), server, timing));
     }
   } finally {
     await server.stop();

@@ -12,104 +12,32 @@
  * Medians over rounds; each round's figures are listed too. Prints one JSON object.
  * Environment: BENCH_ROUNDS (default 5), BENCH_MS (default 1000), HANDSHAKE_CLIENTS (default 32).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { createECDH, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
-import { fileURLToPath } from 'node:url';
 import { ratio } from '../../../bench/measure.js';
-import { CipherSuite, connectDtls, type ConnectDtlsOptions } from '../src/index.js';
+import { CipherSuite, type ConnectDtlsOptions } from '../src/index.js';
 import { createTestPki } from '../src/test-pki.js';
 import { BENCH_IDENTITY, BENCH_KEY } from './bench-credentials.js';
-import type { BenchServerPorts } from './dtls-bench-server.js';
+import {
+  handshakeLoad,
+  host,
+  measure,
+  median,
+  round1,
+  startServer,
+  type BenchServer,
+  type Sample,
+} from './bench-harness.js';
 
-const host = '127.0.0.1';
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const durationMs = Number(process.env['BENCH_MS'] ?? 1000);
 const handshakeClients = Number(process.env['HANDSHAKE_CLIENTS'] ?? 32);
 
-interface Sample {
-  readonly perSec: number;
-  readonly serverCpuUs: number;
-  readonly clientCpuUs: number;
-}
-
-interface BenchServer {
-  readonly ports: BenchServerPorts;
-  cpu(): Promise<NodeJS.CpuUsage>;
-  stop(): Promise<void>;
-}
-
-function startServer(args: string[]): Promise<BenchServer> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./dtls-bench-server.ts', import.meta.url)), args, {
-    execArgv: ['--import', 'tsx', '--conditions=@lwm2m/source'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('message', (ports) =>
-      resolve({
-        ports: ports as BenchServerPorts,
-        cpu: () =>
-          new Promise((answer) => {
-            child.once('message', (m) => answer((m as { cpu: NodeJS.CpuUsage }).cpu));
-            child.send('cpu');
-          }),
-        stop: () =>
-          new Promise((done) => {
-            child.once('exit', () => done());
-            child.send('stop');
-          }),
-      }),
-    );
-  });
-}
-
 /** Full handshakes back to back on `handshakeClients` ports for `durationMs`. */
-async function handshakes(server: BenchServer, options: Omit<ConnectDtlsOptions, 'socket'>): Promise<Sample> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < handshakeClients; i++) {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, host, () => resolve()));
-    sockets.push(socket);
-  }
-  let counting = false;
-  let stopped = false;
-  let completed = 0;
-  let running = 0;
-  let drained: (() => void) | undefined;
-  const loop = (socket: Socket): void => {
-    running++;
-    connectDtls({ ...options, socket, timeout: 30_000 })
-      .then((connection) => connection.close())
-      .then(() => {
-        running--;
-        if (counting) completed++;
-        if (!stopped) loop(socket);
-        else if (running === 0) drained?.();
-      })
-      .catch((error: unknown) => {
-        throw error;
-      });
-  };
-  for (const s of sockets) loop(s);
-  await sleep(300);
-  const serverStart = await server.cpu();
-  const clientStart = process.cpuUsage();
-  counting = true;
-  const start = performance.now();
-  await sleep(durationMs);
-  const elapsed = performance.now() - start;
-  const done = completed;
-  counting = false;
-  const clientUsed = process.cpuUsage(clientStart);
-  const serverEnd = await server.cpu();
-  stopped = true;
-  if (running > 0) await new Promise<void>((resolve) => (drained = resolve));
-  for (const s of sockets) s.close();
-  return {
-    perSec: Math.round((done * 1000) / elapsed),
-    serverCpuUs: round1((serverEnd.user - serverStart.user + serverEnd.system - serverStart.system) / done),
-    clientCpuUs: round1((clientUsed.user + clientUsed.system) / done),
-  };
+async function handshakes(
+  server: BenchServer,
+  options: Omit<ConnectDtlsOptions, 'socket' | 'timeout'>,
+): Promise<Sample> {
+  return measure(await handshakeLoad(handshakeClients, options), server, { warmupMs: 300, durationMs });
 }
 
 /** µs per operation of one P-256 ECDH, one ECDSA sign and one verify, over `ms` each. */
@@ -140,20 +68,6 @@ function rawCrypto(keyPem: string, ms = 300): { ecdhUs: number; signUs: number; 
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function main(): Promise<void> {
   const pki = createTestPki();
   const root = pki.ca('bench-root');
@@ -161,12 +75,12 @@ async function main(): Promise<void> {
   const server = await startServer([leaf.keyFile, leaf.certFile]);
   const ecdhePort = server.ports.ecdhe;
   if (ecdhePort === undefined) throw new Error('bench server did not start its ECDHE listener');
-  const psk: Omit<ConnectDtlsOptions, 'socket'> = {
+  const psk: Omit<ConnectDtlsOptions, 'socket' | 'timeout'> = {
     peer: { address: host, port: server.ports.handshake },
     psk: { identity: BENCH_IDENTITY, key: BENCH_KEY },
     ciphers: [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
   };
-  const ecdhe: Omit<ConnectDtlsOptions, 'socket'> = {
+  const ecdhe: Omit<ConnectDtlsOptions, 'socket' | 'timeout'> = {
     peer: { address: host, port: ecdhePort },
     ecdsa: { trustAnchors: root.certFile, hostname: 'localhost' },
     ciphers: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8],
