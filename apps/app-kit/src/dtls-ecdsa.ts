@@ -6,9 +6,10 @@ import { createPublicKey } from 'node:crypto';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { loadCertificates, loadPrivateKey } from '@lwm2m/transport-dtls';
 import type { EcdsaServerOptions } from '@lwm2m/transport-dtls';
+import { AppConfigError } from './config-error.js';
 
 /** A key or certificate file that cannot be used: the message names the variable and the file. */
-export class DtlsCredentialsConfigError extends Error {
+export class DtlsCredentialsConfigError extends AppConfigError {
   override readonly name = 'DtlsCredentialsConfigError';
 }
 

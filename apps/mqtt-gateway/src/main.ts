@@ -1,9 +1,12 @@
 /**
- * An LwM2M server (CoAP over UDP) with its MQTT northbound API. Configured from the environment:
+ * An LwM2M server (CoAP and CoAPS) with its MQTT northbound API. Configured from the environment:
  *
  *   LWM2M_HOST            address to bind (default 0.0.0.0)
- *   LWM2M_COAP_PORT       CoAP port (default 5683; 0 picks one)
- *   LWM2M_REDIS_URL       redis://… to keep registrations and observations in Redis (optional)
+ *   LWM2M_COAP_PORT       CoAP port (default 5683; 0 picks one; "off" disables)
+ *   LWM2M_COAPS_PORT      DTLS port (default 5684; 0 picks one; "off" disables)
+ *   LWM2M_DTLS_KEY, LWM2M_DTLS_CERT, LWM2M_DTLS_CA, LWM2M_SECURITY_FILE, LWM2M_PSK_FILE, LWM2M_PSK
+ *                         DTLS credentials and device security entries, as apps/server takes them
+ *   LWM2M_REDIS_URL       redis://… to keep registrations, observations and security info in Redis (optional)
  *   LWM2M_REDIS_PREFIX    key prefix (default lwm2m:)
  *   MQTT_URL              broker (default mqtt://127.0.0.1:1883)
  *   MQTT_PREFIX           topic prefix (default lwm2m)
@@ -13,31 +16,38 @@
  *   MQTT_REQUEST_TIMEOUT  default request timeout in ms (default 30000)
  *   LOG_LEVEL             pino level (default info)
  *
- * Logs one JSON line `{"msg":"listening","coap":port,"prefix":…}` once the broker is reached.
+ * Logs one JSON line `{"msg":"listening","coap":port,"coaps":port,"prefix":…}` once the broker is reached.
  */
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
-import { createUdpSocket } from '@lwm2m/transport-coap';
+import { createMemorySecurityStore } from '@lwm2m/core';
+import type { SecurityStore } from '@lwm2m/core';
 import { createServer } from '@lwm2m/server';
 import type { ServerStores } from '@lwm2m/server';
-import { createRedisObservationStore, createRedisRegistrationStore } from '@lwm2m/store-redis';
+import {
+  createRedisObservationStore,
+  createRedisRegistrationStore,
+  createRedisSecurityStore,
+} from '@lwm2m/store-redis';
 import { createMqttBridge } from '@lwm2m/mqtt-bridge';
-import { stopOnSignals } from '@lwm2m/app-kit';
+import {
+  AppConfigError,
+  openServerSockets,
+  securityEntriesFromEnv,
+  serverListenSettings,
+  stopOnSignals,
+  unreachableEntriesWarning,
+} from '@lwm2m/app-kit';
 import type { SensorFormat } from '@lwm2m/mqtt-bridge';
 
 const env = process.env;
 const logger = pino({ level: env['LOG_LEVEL'] ?? 'info' });
 
-function fail(message: string): never {
-  logger.fatal(message);
-  process.exit(2);
-}
-
 function integer(name: string, fallback: number, min: number, max: number): number {
   const text = env[name] ?? String(fallback);
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max)
-    fail(`${name} must be an integer from ${min} to ${max}, got ${text}`);
+    throw new AppConfigError(`${name} must be an integer from ${min} to ${max}, got ${text}`);
   return value;
 }
 
@@ -45,26 +55,36 @@ async function main(): Promise<void> {
   const prefix = env['MQTT_PREFIX'] ?? 'lwm2m';
   const sensorFormat = (env['MQTT_SENSOR_FORMAT'] ?? 'value') as SensorFormat;
   if (!['value', 'raw', 'senml'].includes(sensorFormat))
-    fail('MQTT_SENSOR_FORMAT must be value, raw or senml');
+    throw new AppConfigError('MQTT_SENSOR_FORMAT must be value, raw or senml');
+  const requestTimeout = integer('MQTT_REQUEST_TIMEOUT', 30_000, 1, 3_600_000);
+  // Every file is read before anything connects: a mistake stops the start with one line.
+  const settings = serverListenSettings(env);
+  const entries = securityEntriesFromEnv(env);
+  const warning = unreachableEntriesWarning(entries, settings);
+  if (warning !== undefined) logger.warn(warning);
 
   let redis: Redis | undefined;
-  let stores: ServerStores = {};
+  let stores: ServerStores;
+  let security: SecurityStore;
   const redisUrl = env['LWM2M_REDIS_URL'];
   if (redisUrl !== undefined) {
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     const keyPrefix = env['LWM2M_REDIS_PREFIX'] ?? 'lwm2m:';
+    security = createRedisSecurityStore({ redis, prefix: keyPrefix });
     stores = {
       registrations: createRedisRegistrationStore({ redis, prefix: keyPrefix }),
       observations: createRedisObservationStore({ redis, prefix: keyPrefix }),
+      security,
     };
+  } else {
+    security = createMemorySecurityStore();
+    stores = { security };
   }
+  for (const info of entries) await security.put(info);
 
-  const socket = await createUdpSocket({
-    address: env['LWM2M_HOST'] ?? '0.0.0.0',
-    port: integer('LWM2M_COAP_PORT', 5683, 0, 65535),
-  });
+  const sockets = await openServerSockets(settings, security, logger);
   const server = createServer({
-    sockets: { coap: socket },
+    sockets,
     stores,
     logger: logger.child({ component: 'server' }),
   });
@@ -72,7 +92,7 @@ async function main(): Promise<void> {
     server,
     prefix,
     sensorFormat,
-    requestTimeout: integer('MQTT_REQUEST_TIMEOUT', 30_000, 1, 3_600_000),
+    requestTimeout,
     logger: logger.child({ component: 'mqtt-bridge' }),
     mqtt: {
       url: env['MQTT_URL'] ?? 'mqtt://127.0.0.1:1883',
@@ -90,7 +110,10 @@ async function main(): Promise<void> {
   server.on('expired', (r) => logger.info({ endpoint: r.endpoint }, 'expired'));
   await server.listen();
   await bridge.start();
-  logger.info({ coap: socket.address().port, prefix }, 'listening');
+  logger.info(
+    { coap: sockets['coap']?.address().port, coaps: sockets['coaps']?.address().port, prefix },
+    'listening',
+  );
 
   stopOnSignals(logger, async () => {
     await bridge.close();
@@ -100,6 +123,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof AppConfigError) {
+    logger.fatal(error.message);
+    process.exit(2);
+  }
   logger.fatal({ err: error }, 'gateway failed to start');
   process.exit(1);
 });

@@ -25,18 +25,20 @@
  * It logs one JSON line `{"msg":"listening", "coap": port, "coaps": port}` when ready, so tests and
  * the demo can start it on port 0 and read where it went.
  */
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { createMemorySecurityStore, formatPath, isLwm2mError } from '@lwm2m/core';
-import type { DatagramSocket, SecurityInfo, SecurityStore } from '@lwm2m/core';
-import { createUdpSocket } from '@lwm2m/transport-coap';
-import { createDtlsServer } from '@lwm2m/transport-dtls';
+import type { SecurityStore } from '@lwm2m/core';
 import { createServer } from '@lwm2m/server';
 import type { ServerStores } from '@lwm2m/server';
-import { DtlsCredentialsConfigError, dtlsEcdsaSettings, stopOnSignals } from '@lwm2m/app-kit';
-import type { DtlsEcdsaSettings } from '@lwm2m/app-kit';
-import { SecurityEntryError, baseDirOf, parseSecurityEntries } from './security-entries.js';
+import {
+  AppConfigError,
+  openServerSockets,
+  securityEntriesFromEnv,
+  serverListenSettings,
+  stopOnSignals,
+  unreachableEntriesWarning,
+} from '@lwm2m/app-kit';
 import {
   createRedisObservationStore,
   createRedisRegistrationStore,
@@ -46,71 +48,12 @@ import {
 const env = process.env;
 const logger = pino({ level: env['LOG_LEVEL'] ?? 'info' });
 
-function fail(message: string): never {
-  logger.fatal(message);
-  process.exit(2);
-}
-
-function port(name: string, fallback: number): number | undefined {
-  const text = env[name] ?? String(fallback);
-  if (text === 'off') return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    fail(`${name} must be a port number or "off", got ${text}`);
-  return value;
-}
-
-/** Device security entries from LWM2M_SECURITY_FILE, LWM2M_PSK_FILE and LWM2M_PSK, in that order (a later one replaces an earlier one of the same endpoint). */
-function securityEntries(): SecurityInfo[] {
-  const entries: SecurityInfo[] = [];
-  for (const name of ['LWM2M_SECURITY_FILE', 'LWM2M_PSK_FILE']) {
-    const file = env[name];
-    if (file === undefined || file === '') continue;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      fail(`cannot read ${name} ${file}: ${(error as Error).message}`);
-    }
-    entries.push(...parse(text, `${name} ${file}`, baseDirOf(file)));
-  }
-  const inline = env['LWM2M_PSK'];
-  if (inline !== undefined && inline !== '') entries.push(...parse(inline, 'LWM2M_PSK', process.cwd()));
-  return entries;
-}
-
-function parse(text: string, source: string, baseDir: string): SecurityInfo[] {
-  try {
-    return parseSecurityEntries(text, source, baseDir);
-  } catch (error) {
-    if (error instanceof SecurityEntryError) fail(error.message);
-    throw error;
-  }
-}
-
-function ecdsaSettings(): DtlsEcdsaSettings {
-  try {
-    return dtlsEcdsaSettings(env);
-  } catch (error) {
-    if (error instanceof DtlsCredentialsConfigError) fail(error.message);
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const host = env['LWM2M_HOST'] ?? '0.0.0.0';
-  const coapPort = port('LWM2M_COAP_PORT', 5683);
-  const coapsPort = port('LWM2M_COAPS_PORT', 5684);
-  if (coapPort === undefined && coapsPort === undefined) fail('both ports are off');
-
   // Every file is read before anything connects: a mistake stops the start with one line.
-  const entries = securityEntries();
-  const ecdsa = coapsPort === undefined ? undefined : ecdsaSettings();
-  if (entries.some((e) => e.mode !== 'psk') && ecdsa?.options === undefined) {
-    logger.warn('RPK/X.509 devices are listed but cannot connect: set LWM2M_DTLS_KEY (and LWM2M_COAPS_PORT)');
-  } else if (entries.some((e) => e.mode === 'x509') && ecdsa?.acceptsCertificates !== true) {
-    logger.warn('X.509 devices are listed but LWM2M_DTLS_CA is not set: their certificates are refused');
-  }
+  const settings = serverListenSettings(env);
+  const entries = securityEntriesFromEnv(env);
+  const warning = unreachableEntriesWarning(entries, settings);
+  if (warning !== undefined) logger.warn(warning);
 
   let redis: Redis | undefined;
   let stores: ServerStores;
@@ -131,24 +74,7 @@ async function main(): Promise<void> {
   }
   for (const info of entries) await security.put(info);
 
-  const sockets: Record<string, DatagramSocket> = {};
-  if (coapPort !== undefined) sockets['coap'] = await createUdpSocket({ address: host, port: coapPort });
-  if (coapsPort !== undefined) {
-    const dtls = createDtlsServer({
-      address: host,
-      port: coapsPort,
-      logger: logger.child({ component: 'dtls' }),
-      psk: {
-        lookup: async (identity) => {
-          const info = await security.getByPskIdentity(identity);
-          return info?.mode === 'psk' ? info.key : undefined;
-        },
-      },
-      ...(ecdsa?.options === undefined ? {} : { ecdsa: ecdsa.options }),
-    });
-    await dtls.listen();
-    sockets['coaps'] = dtls;
-  }
+  const sockets = await openServerSockets(settings, security, logger);
 
   const server = createServer({ sockets, stores, logger: logger.child({ component: 'server' }) });
   const readOnRegister = env['LWM2M_READ_ON_REGISTER'] === '1';
@@ -200,6 +126,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof AppConfigError) {
+    logger.fatal(error.message);
+    process.exit(2);
+  }
   logger.fatal({ err: error }, 'server failed to start');
   process.exit(1);
 });

@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { SecurityInfo } from '@lwm2m/core';
 import { loadPublicKey } from '@lwm2m/transport-dtls';
+import { readFileSync } from 'node:fs';
+import { AppConfigError } from './config-error.js';
 
 /** A bad entry: the message names the source and the entry, for one clear line at startup. */
-export class SecurityEntryError extends Error {
+export class SecurityEntryError extends AppConfigError {
   override readonly name = 'SecurityEntryError';
 }
 
@@ -115,4 +117,27 @@ function readPublicKey(value: string, at: string, baseDir: string): Uint8Array {
 /** The directory relative publicKey paths of a security file are resolved against. */
 export function baseDirOf(file: string): string {
   return dirname(resolve(file));
+}
+
+/**
+ * Device security entries from LWM2M_SECURITY_FILE, LWM2M_PSK_FILE and LWM2M_PSK, in that order (a
+ * later one replaces an earlier one of the same endpoint). Throws AppConfigError on a bad file.
+ */
+export function securityEntriesFromEnv(env: NodeJS.ProcessEnv): SecurityInfo[] {
+  const entries: SecurityInfo[] = [];
+  for (const name of ['LWM2M_SECURITY_FILE', 'LWM2M_PSK_FILE']) {
+    const file = env[name];
+    if (file === undefined || file === '') continue;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new AppConfigError(`cannot read ${name} ${file}: ${(error as Error).message}`);
+    }
+    entries.push(...parseSecurityEntries(text, `${name} ${file}`, baseDirOf(file)));
+  }
+  const inline = env['LWM2M_PSK'];
+  if (inline !== undefined && inline !== '')
+    entries.push(...parseSecurityEntries(inline, 'LWM2M_PSK', process.cwd()));
+  return entries;
 }
