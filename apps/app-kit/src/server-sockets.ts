@@ -7,7 +7,9 @@ import type { DtlsEcdsaSettings } from './dtls-ecdsa.js';
 
 /** A port variable: a number (0 picks one), or "off". */
 export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number | undefined {
-  const text = env[name] ?? String(fallback);
+  const given = env[name];
+  // An empty variable (`LWM2M_COAP_PORT=` in a unit file) means the default, not port 0.
+  const text = given === undefined || given === '' ? String(fallback) : given;
   if (text === 'off') return undefined;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65535)

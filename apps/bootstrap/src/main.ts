@@ -34,22 +34,8 @@ import { createUdpSocket } from '@lwm2m/transport-coap';
 import { createDtlsServer } from '@lwm2m/transport-dtls';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { DtlsCredentialsConfigError, dtlsEcdsaSettings, stopOnSignals } from '@lwm2m/app-kit';
+import { AppConfigError, dtlsEcdsaSettings, portFromEnv, stopOnSignals } from '@lwm2m/app-kit';
 import type { DtlsEcdsaSettings } from '@lwm2m/app-kit';
-
-/** A mistake in the configuration: said in one line, without a stack trace. */
-class StartupError extends Error {
-  override readonly name = 'StartupError';
-}
-
-function port(name: string, fallback: number): number | undefined {
-  const text = process.env[name];
-  if (text === 'off') return undefined;
-  const value = text === undefined || text === '' ? fallback : Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    throw new StartupError(`${name} must be a port number or "off"`);
-  return value;
-}
 
 /** Bootstrap accounts the DTLS settings cannot accept: said at startup, since the config may change later. */
 function warnUnreachableAccounts(
@@ -75,8 +61,8 @@ function warnUnreachableAccounts(
 
 async function main(logger: Logger): Promise<void> {
   const host = process.env['LWM2M_BS_HOST'] ?? '127.0.0.1';
-  const coapPort = port('LWM2M_BS_PORT', 5783);
-  const dtlsPort = port('LWM2M_BS_DTLS_PORT', 5784);
+  const coapPort = portFromEnv(process.env, 'LWM2M_BS_PORT', 5783);
+  const dtlsPort = portFromEnv(process.env, 'LWM2M_BS_DTLS_PORT', 5784);
   const sessionTimeout = Number(process.env['LWM2M_BS_SESSION_TIMEOUT'] ?? 120_000);
   const unknown = process.env['LWM2M_BS_UNKNOWN'] === 'forbidden' ? 'forbidden' : 'bad-request';
   const path = resolve(process.env['LWM2M_BS_CONFIG'] ?? 'bootstrap-configs.json');
@@ -116,7 +102,7 @@ async function main(logger: Logger): Promise<void> {
     await dtls.listen();
     sockets.push(dtls);
   }
-  if (sockets.length === 0) throw new StartupError('both LWM2M_BS_PORT and LWM2M_BS_DTLS_PORT are off');
+  if (sockets.length === 0) throw new AppConfigError('both LWM2M_BS_PORT and LWM2M_BS_DTLS_PORT are off');
 
   const server = createBootstrapServer({
     sockets,
@@ -153,11 +139,7 @@ async function main(logger: Logger): Promise<void> {
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
 main(logger).catch((error: unknown) => {
-  if (
-    error instanceof StartupError ||
-    error instanceof DtlsCredentialsConfigError ||
-    error instanceof BootstrapConfigError
-  ) {
+  if (error instanceof AppConfigError || error instanceof BootstrapConfigError) {
     logger.fatal(error.message);
     process.exit(2);
   }
