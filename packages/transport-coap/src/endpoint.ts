@@ -1475,19 +1475,25 @@ export class CoapEndpoint extends EventEmitter<CoapEndpointEvents> {
     const request = observation.registration;
     if (request === undefined) return;
     const options = [...withoutOptions(request.options, [O.OBSERVE]), uintOption(O.OBSERVE, 1)];
-    await this.#exchange(
-      {
-        peer,
-        code: request.code,
-        confirmable: true,
-        deadline: Date.now() + this.#requestTimeout,
-        signal: undefined,
-      },
-      options,
-      request.payload,
-      observation.token,
-      false,
-    );
+    try {
+      await this.#exchange(
+        {
+          peer,
+          code: request.code,
+          confirmable: true,
+          deadline: Date.now() + this.#requestTimeout,
+          signal: undefined,
+        },
+        options,
+        request.payload,
+        observation.token,
+        false,
+      );
+    } catch (error) {
+      // The observation already ended here; an unanswered (or cut short by close()) deregistration
+      // leaves the passive cancel of §3.6: the next notification for the token gets Reset.
+      this.#logger.debug({ err: error, peer: formatPeer(peer) }, 'active observe cancel not answered');
+    }
   }
 
   #onNotification(observation: Observation, peer: PeerAddress, message: CoapMessage): void {

@@ -82,6 +82,25 @@ describe('server and client Observe (RFC 7641)', () => {
     expect(observation.active).toBe(false);
   });
 
+  it('resolves an active cancel that close() cuts short (the observation ended; nothing left to reject)', async () => {
+    const answered: number[] = [];
+    pair = createEndpointPair((request) => {
+      answered.push(request.observe ?? -1);
+      if (request.observe === 0) {
+        request.acceptObserve();
+        return { code: CoapCode.CONTENT, payload: 'v0' };
+      }
+      return new Promise(() => undefined); // the deregistration is never answered
+    });
+    const observation = await pair.client.observe({ peer: pair.serverPeer, method: 'GET', path: '/obs' });
+    const cancelled = observation.cancel({ active: true });
+    await flush();
+    expect(answered).toEqual([0, 1]);
+    await pair.client.close();
+    await expect(cancelled).resolves.toBeUndefined();
+    expect(observation.active).toBe(false);
+  });
+
   it('ends the observation when a for-await loop breaks', async () => {
     const { pair: p, ended } = observable();
     const observation = await p.client.observe({ peer: p.serverPeer, method: 'GET', path: '/obs' });
