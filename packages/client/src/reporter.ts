@@ -108,7 +108,9 @@ export class Reporter {
   resourceChanged(path: Lwm2mPath): void {
     for (const target of this.#targets.values()) {
       if (!target.paths.some((p) => isPathPrefix(p, path) || isPathPrefix(path, p))) continue;
-      void this.#evaluate(target, false);
+      void this.#evaluate(target, false).catch((error: unknown) =>
+        this.#host.logger.warn({ err: error }, 'notification failed'),
+      );
     }
   }
 
