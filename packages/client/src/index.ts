@@ -50,9 +50,10 @@ export type {
   FirmwareEvents,
   FirmwareStateEvent,
   FirmwareProgressEvent,
+  FirmwareDeferRequest,
   Block1Source,
 } from './objects/firmware-update.js';
-export { FirmwareState, UpdateResult, FirmwareProtocol } from './firmware/update-result.js';
+export { FirmwareState, UpdateResult, FirmwareProtocol, FirmwareSeverity } from './firmware/update-result.js';
 export type { DownloadProgress } from './firmware/http-download.js';
 export { CoapBlockFetcher } from './firmware/coap-block-fetcher.js';
 export type { FetchedBlock } from './firmware/coap-block-fetcher.js';

@@ -20,8 +20,14 @@ export const UpdateResult = {
   UPDATE_FAILED: 8,
   UNSUPPORTED_PROTOCOL: 9,
   CANCELLED: 10,
+  /** 1.1: the device deferred the update (see Maximum Defer Period, 5/0/13). */
+  DEFERRED: 11,
 } as const;
 export type UpdateResult = (typeof UpdateResult)[keyof typeof UpdateResult];
+
+/** Severity (5/0/11, 1.1) values. */
+export const FirmwareSeverity = { CRITICAL: 0, MANDATORY: 1, OPTIONAL: 2 } as const;
+export type FirmwareSeverity = (typeof FirmwareSeverity)[keyof typeof FirmwareSeverity];
 
 /** Firmware Update Protocol Support (5/0/8) values. */
 export const FirmwareProtocol = {

@@ -7,7 +7,12 @@ import { BadRequestError, ClientConfigError, FirmwareUpdateError, MethodNotAllow
 import { downloadCoap } from '../firmware/coap-download.js';
 import { downloadHttp } from '../firmware/http-download.js';
 import type { DownloadProgress } from '../firmware/http-download.js';
-import { FirmwareProtocol, FirmwareState, UpdateResult } from '../firmware/update-result.js';
+import {
+  FirmwareProtocol,
+  FirmwareSeverity,
+  FirmwareState,
+  UpdateResult,
+} from '../firmware/update-result.js';
 import type { ChangeSink, InstanceHandler, ObjectImplementation, ResourceContent } from '../instance.js';
 import type { ClientTransport } from '../transport.js';
 import type { ConnectSecurity } from '../security-target.js';
@@ -52,6 +57,17 @@ export interface FirmwareOptions {
    * new firmware simply never resolves.
    */
   apply(image: Uint8Array, meta: FirmwareMeta): void | Promise<void>;
+  /**
+   * Asked when the server executes Update, before `apply`: resolve true to defer (a user who is
+   * busy, a device on battery). Deferring is allowed only while Maximum Defer Period (5/0/13) is
+   * above 0; the update then waits with Update Result 11 and runs by itself when that period
+   * ends, or earlier on a new Update. Without this hook updates are never deferred.
+   */
+  defer?(meta: FirmwareMeta, request: FirmwareDeferRequest): boolean | Promise<boolean>;
+  /** Severity (5/0/11) before a server writes it; default mandatory (1). */
+  readonly severity?: FirmwareSeverity;
+  /** Maximum Defer Period (5/0/13) in seconds before a server writes it; default 0 (no deferral). */
+  readonly maxDeferPeriod?: number;
   /** Firmware Update Delivery Method (5/0/9); default `both`. */
   readonly delivery?: 'pull' | 'push' | 'both';
   /** Firmware Update Protocol Support (5/0/8) for pull: default CoAP, CoAPS, HTTP, HTTPS (0..3). */
@@ -68,6 +84,13 @@ export interface FirmwareOptions {
   readonly pushTimeout?: number;
   /** The fetch used for http(s) pull; default the global one. */
   readonly fetch?: typeof globalThis.fetch;
+}
+
+/** What `defer` is told: how urgent the server says the update is, and how long it may wait. */
+export interface FirmwareDeferRequest {
+  readonly severity: FirmwareSeverity;
+  /** Seconds left before the update runs whatever `defer` says. */
+  readonly remainingSeconds: number;
 }
 
 /** What the Firmware Update instance needs from its client. */
@@ -106,7 +129,9 @@ const PKG_VERSION = 7;
 const PROTOCOL_SUPPORT = 8;
 const DELIVERY_METHOD = 9;
 const CANCEL = 10;
+const SEVERITY = 11;
 const LAST_STATE_CHANGE = 12;
+const MAX_DEFER_PERIOD = 13;
 
 const DELIVERY = { pull: 0, push: 1, both: 2 } as const;
 const SCHEMES: Readonly<Record<string, number>> = {
@@ -148,6 +173,13 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
   #sink: ChangeSink | undefined;
   #objectId = 5;
   #instanceId = 0;
+  #severity: FirmwareSeverity;
+  #maxDeferPeriod: number;
+  /** While deferred: when the update runs by itself (ms, clock time) and its timer. */
+  #deferredUntil: number | undefined;
+  #deferTimer: unknown;
+  /** The `defer` hook is being asked: a second Update meanwhile changes nothing. */
+  #deciding = false;
 
   constructor(host: FirmwareHost, options: FirmwareOptions) {
     super();
@@ -162,6 +194,8 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
     ];
     this.#protocols = new Map(protocols.map((p, i) => [i, p]));
     this.#maxPackageSize = options.maxPackageSize ?? 8 * 1024 * 1024;
+    this.#severity = options.severity ?? FirmwareSeverity.MANDATORY;
+    this.#maxDeferPeriod = options.maxDeferPeriod ?? 0;
     this.#lastChange = new Date(host.clock.now());
   }
 
@@ -180,7 +214,7 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
     yield* [PACKAGE, PACKAGE_URI, UPDATE, STATE, UPDATE_RESULT];
     if (this.#meta?.name !== undefined) yield PKG_NAME;
     if (this.#meta?.version !== undefined) yield PKG_VERSION;
-    yield* [PROTOCOL_SUPPORT, DELIVERY_METHOD, CANCEL, LAST_STATE_CHANGE];
+    yield* [PROTOCOL_SUPPORT, DELIVERY_METHOD, CANCEL, SEVERITY, LAST_STATE_CHANGE, MAX_DEFER_PERIOD];
   }
 
   read(resourceId: number): ResourceContent | undefined {
@@ -201,6 +235,10 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
         return DELIVERY[this.#options.delivery ?? 'both'];
       case LAST_STATE_CHANGE:
         return this.#lastChange;
+      case SEVERITY:
+        return this.#severity;
+      case MAX_DEFER_PERIOD:
+        return this.#maxDeferPeriod;
       default:
         return undefined;
     }
@@ -210,6 +248,8 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
     if (resourceId === PACKAGE)
       this.#writePackage(content instanceof Uint8Array ? content : new Uint8Array(0));
     else if (resourceId === PACKAGE_URI) this.#writeUri(typeof content === 'string' ? content : '');
+    else if (resourceId === SEVERITY) this.#writeSeverity(content);
+    else if (resourceId === MAX_DEFER_PERIOD) this.#writeMaxDeferPeriod(content);
     else
       throw new MethodNotAllowedError(
         `resource ${resourceId} of the Firmware Update object cannot be written`,
@@ -231,6 +271,22 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
     this.#sink = undefined;
     this.#download?.abort();
     this.#clearPushTimer();
+    this.#clearDeferral();
+  }
+
+  #writeSeverity(content: ResourceContent): void {
+    const value = typeof content === 'bigint' ? Number(content) : content;
+    if (value !== 0 && value !== 1 && value !== 2) throw new BadRequestError('Severity must be 0, 1 or 2');
+    this.#severity = value;
+    this.#changed(SEVERITY);
+  }
+
+  #writeMaxDeferPeriod(content: ResourceContent): void {
+    const value = typeof content === 'bigint' ? Number(content) : content;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff)
+      throw new BadRequestError('Maximum Defer Period must be whole seconds, 0 or more');
+    this.#maxDeferPeriod = value;
+    this.#changed(MAX_DEFER_PERIOD);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -440,9 +496,75 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
     }
     const image = this.#image;
     const meta = this.#meta;
+    if (this.#deciding) return;
+    if (
+      this.#options.defer === undefined ||
+      (this.#maxDeferPeriod === 0 && this.#deferredUntil === undefined)
+    ) {
+      this.#clearDeferral();
+      this.#set(FirmwareState.UPDATING, UpdateResult.INITIAL);
+      // Apply after the Execute is answered: the server hears 2.04 before the device goes away.
+      this.#host.clock.setTimeout(() => void this.#apply(image, meta), 0);
+      return;
+    }
+    this.#deciding = true;
+    this.#host.clock.setTimeout(
+      () =>
+        void this.#updateOrDefer(image, meta).finally(() => {
+          this.#deciding = false;
+        }),
+      0,
+    );
+  }
+
+  /** Runs the update now, or defers it while `defer` asks to and Maximum Defer Period allows. */
+  async #updateOrDefer(image: Uint8Array, meta: FirmwareMeta): Promise<void> {
+    if (this.#state !== FirmwareState.DOWNLOADED || this.#image !== image) return;
+    const now = this.#host.clock.now();
+    // A new Update while deferred keeps the first deadline: deferring cannot be stretched.
+    const until = this.#deferredUntil ?? now + this.#maxDeferPeriod * 1000;
+    let defer = false;
+    if (this.#options.defer !== undefined && until > now) {
+      try {
+        defer = await this.#options.defer(meta, {
+          severity: this.#severity,
+          remainingSeconds: Math.ceil((until - now) / 1000),
+        });
+      } catch (error) {
+        this.#host.logger.warn({ err: error }, 'firmware defer hook failed; updating');
+      }
+      // The package may have been reset or cancelled while the hook ran.
+      if (this.#state !== FirmwareState.DOWNLOADED || this.#image !== image) return;
+    }
+    if (defer === true && until > this.#host.clock.now()) {
+      this.#deferredUntil = until;
+      if (this.#deferTimer === undefined) {
+        this.#deferTimer = this.#host.clock.setTimeout(
+          () => {
+            this.#deferTimer = undefined;
+            this.#deferredUntil = undefined;
+            if (this.#state === FirmwareState.DOWNLOADED && this.#image === image)
+              this.#startApply(image, meta);
+          },
+          Math.max(0, until - this.#host.clock.now()),
+        );
+      }
+      this.#set(FirmwareState.DOWNLOADED, UpdateResult.DEFERRED);
+      return;
+    }
+    this.#startApply(image, meta);
+  }
+
+  #startApply(image: Uint8Array, meta: FirmwareMeta): void {
+    this.#clearDeferral();
     this.#set(FirmwareState.UPDATING, UpdateResult.INITIAL);
-    // Apply after the Execute is answered: the server hears 2.04 before the device goes away.
-    this.#host.clock.setTimeout(() => void this.#apply(image, meta), 0);
+    void this.#apply(image, meta);
+  }
+
+  #clearDeferral(): void {
+    if (this.#deferTimer !== undefined) this.#host.clock.clearTimeout(this.#deferTimer);
+    this.#deferTimer = undefined;
+    this.#deferredUntil = undefined;
   }
 
   async #apply(image: Uint8Array, meta: FirmwareMeta): Promise<void> {
@@ -479,6 +601,7 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
   }
 
   #stop(): void {
+    this.#clearDeferral();
     this.#download?.abort();
     this.#download = undefined;
     this.#pushing = false;
