@@ -14,4 +14,6 @@ export {
   unreachableEntriesWarning,
 } from './server-sockets.js';
 export type { ServerListenSettings } from './server-sockets.js';
+export { openServerStores } from './server-stores.js';
+export type { OpenedServerStores } from './server-stores.js';
 export { stopOnSignals } from './shutdown.js';

@@ -19,22 +19,14 @@
  * Logs one JSON line `{"msg":"listening","coap":port,"coaps":port,"prefix":…}` once the broker is reached.
  */
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
-import { createMemorySecurityStore } from '@lwm2m/core';
-import type { SecurityStore } from '@lwm2m/core';
 import { createServer } from '@lwm2m/server';
-import type { ServerStores } from '@lwm2m/server';
-import {
-  createRedisObservationStore,
-  createRedisRegistrationStore,
-  createRedisSecurityStore,
-} from '@lwm2m/store-redis';
 import { createMqttBridge } from '@lwm2m/mqtt-bridge';
 import {
   AppConfigError,
   openServerSockets,
   securityEntriesFromEnv,
   serverListenSettings,
+  openServerStores,
   stopOnSignals,
   unreachableEntriesWarning,
 } from '@lwm2m/app-kit';
@@ -63,24 +55,7 @@ async function main(): Promise<void> {
   const warning = unreachableEntriesWarning(entries, settings);
   if (warning !== undefined) logger.warn(warning);
 
-  let redis: Redis | undefined;
-  let stores: ServerStores;
-  let security: SecurityStore;
-  const redisUrl = env['LWM2M_REDIS_URL'];
-  if (redisUrl !== undefined) {
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-    const keyPrefix = env['LWM2M_REDIS_PREFIX'] ?? 'lwm2m:';
-    security = createRedisSecurityStore({ redis, prefix: keyPrefix });
-    stores = {
-      registrations: createRedisRegistrationStore({ redis, prefix: keyPrefix }),
-      observations: createRedisObservationStore({ redis, prefix: keyPrefix }),
-      security,
-    };
-  } else {
-    security = createMemorySecurityStore();
-    stores = { security };
-  }
-  for (const info of entries) await security.put(info);
+  const { stores, security, redis } = await openServerStores(env, entries);
 
   const sockets = await openServerSockets(settings, security, logger);
   const server = createServer({

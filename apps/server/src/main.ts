@@ -26,24 +26,17 @@
  * the demo can start it on port 0 and read where it went.
  */
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
-import { createMemorySecurityStore, formatPath, isLwm2mError } from '@lwm2m/core';
-import type { SecurityStore } from '@lwm2m/core';
+import { formatPath, isLwm2mError } from '@lwm2m/core';
 import { createServer } from '@lwm2m/server';
-import type { ServerStores } from '@lwm2m/server';
 import {
   AppConfigError,
   openServerSockets,
   securityEntriesFromEnv,
   serverListenSettings,
+  openServerStores,
   stopOnSignals,
   unreachableEntriesWarning,
 } from '@lwm2m/app-kit';
-import {
-  createRedisObservationStore,
-  createRedisRegistrationStore,
-  createRedisSecurityStore,
-} from '@lwm2m/store-redis';
 
 const env = process.env;
 const logger = pino({ level: env['LOG_LEVEL'] ?? 'info' });
@@ -55,24 +48,7 @@ async function main(): Promise<void> {
   const warning = unreachableEntriesWarning(entries, settings);
   if (warning !== undefined) logger.warn(warning);
 
-  let redis: Redis | undefined;
-  let stores: ServerStores;
-  let security: SecurityStore;
-  const redisUrl = env['LWM2M_REDIS_URL'];
-  if (redisUrl !== undefined) {
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-    const prefix = env['LWM2M_REDIS_PREFIX'] ?? 'lwm2m:';
-    security = createRedisSecurityStore({ redis, prefix });
-    stores = {
-      registrations: createRedisRegistrationStore({ redis, prefix }),
-      observations: createRedisObservationStore({ redis, prefix }),
-      security,
-    };
-  } else {
-    security = createMemorySecurityStore();
-    stores = { security };
-  }
-  for (const info of entries) await security.put(info);
+  const { stores, security, redis } = await openServerStores(env, entries);
 
   const sockets = await openServerSockets(settings, security, logger);
 
