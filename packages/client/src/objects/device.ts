@@ -83,24 +83,9 @@ export class DeviceInstance extends StoredInstance {
 
   override async execute(resourceId: number): Promise<void> {
     if (resourceId === 4) {
-      // Let the 2.04 go out before the device goes down.
-      const hook = this.#info.onReboot;
-      if (hook !== undefined)
-        setImmediate(
-          () =>
-            void Promise.resolve()
-              .then(hook)
-              .catch(() => undefined),
-        );
+      runAfterResponse(this.#info.onReboot);
     } else if (resourceId === 5) {
-      const hook = this.#info.onFactoryReset;
-      if (hook !== undefined)
-        setImmediate(
-          () =>
-            void Promise.resolve()
-              .then(hook)
-              .catch(() => undefined),
-        );
+      runAfterResponse(this.#info.onFactoryReset);
     } else if (resourceId === 12) {
       this.set(11, new Map([[0, 0]]));
     }
@@ -117,4 +102,14 @@ export class DeviceInstance extends StoredInstance {
 
 export function deviceObject(instance: DeviceInstance): ObjectImplementation {
   return { id: 3, instances: new Map([[0, instance]]) };
+}
+
+/** Runs a Reboot / Factory Reset hook once the 2.04 went out, before the device goes down; its failures are the hook's own business. */
+function runAfterResponse(hook: (() => void | Promise<void>) | undefined): void {
+  if (hook === undefined) return;
+  setImmediate(() => {
+    Promise.resolve()
+      .then(hook)
+      .catch(() => undefined);
+  });
 }
