@@ -40,19 +40,13 @@ function spki(key: KeyObject): Buffer {
 }
 
 /**
- * Devices' raw public keys are all let through the handshake when they are P-256: which key belongs
- * to which endpoint is checked when the device registers (against the server's security store, as
- * Leshan's trustAllRPKs with its SecurityChecker) or asks to bootstrap (against its bootstrap
- * config), so a key added to a store or a config reloaded from its file needs no restart.
+ * Devices' raw public keys are all let through the handshake: the transport has already parsed the
+ * key and refused any that is not P-256 before it asks. Which key belongs to which endpoint is
+ * checked when the device registers (against the server's security store, as Leshan's
+ * trustAllRPKs with its SecurityChecker) or asks to bootstrap (against its bootstrap config), so a
+ * key added to a store or a config reloaded from its file needs no restart.
  */
-export function isP256PublicKey(publicKey: Uint8Array): boolean {
-  try {
-    const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-    return key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
-  } catch {
-    return false;
-  }
-}
+const acceptAnyRawPublicKey = (): boolean => true;
 
 /**
  * LWM2M_DTLS_KEY: our P-256 private key (PEM or DER, SEC1 or PKCS#8). LWM2M_DTLS_CERT: our chain,
@@ -84,7 +78,7 @@ export function dtlsEcdsaSettings(env: NodeJS.ProcessEnv): DtlsEcdsaSettings {
       ...(chain === undefined ? {} : { certificate: chain }),
       clientAuth: {
         ...(anchors === undefined ? {} : { trustAnchors: anchors }),
-        verifyRawPublicKey: isP256PublicKey,
+        verifyRawPublicKey: acceptAnyRawPublicKey,
       },
     },
     acceptsCertificates: anchors !== undefined,

@@ -1,5 +1,5 @@
 export { AppConfigError } from './config-error.js';
-export { DtlsCredentialsConfigError, dtlsEcdsaSettings, isP256PublicKey } from './dtls-ecdsa.js';
+export { DtlsCredentialsConfigError, dtlsEcdsaSettings } from './dtls-ecdsa.js';
 export type { DtlsEcdsaSettings } from './dtls-ecdsa.js';
 export {
   SecurityEntryError,
