@@ -28,9 +28,8 @@ import type { RawPublicKeyVerifier } from './peer-trust.js';
 import { peerAddress } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
 import type { ResumableSession } from './session-cache.js';
+import { MAX_PLAINTEXT_LENGTH } from './record.js';
 
-/** A record carries at most 2^14 bytes of plaintext (RFC 6347 §4.1, RFC 5246 §6.2.1). */
-const MAX_RECORD_PLAINTEXT = 16384;
 /** What `send` resolves with: nothing to wait for once the socket has the datagram. */
 const SENT: Promise<void> = Promise.resolve();
 
@@ -213,7 +212,7 @@ export class DtlsClientConnection implements DatagramSocket {
       return new DtlsNoSessionError('DTLS connection is closed');
     if (peer !== this.peer && (peer.address !== this.peer.address || peer.port !== this.peer.port))
       return new DtlsNoSessionError(`this DTLS connection only talks to ${formatPeer(this.peer)}`);
-    if (data.length > MAX_RECORD_PLAINTEXT)
+    if (data.length > MAX_PLAINTEXT_LENGTH)
       return new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`);
     return undefined;
   }

@@ -38,7 +38,14 @@ import type { RawPublicKeyVerifier } from './peer-trust.js';
 import { peerAddress, peerKey } from './peer-key.js';
 import { PendingSends } from './pending-sends.js';
 import { RandomPool } from './random-pool.js';
-import { ContentType, DTLS_1_0, parseRecords, serializeRecord, type DtlsRecord } from './record.js';
+import {
+  ContentType,
+  DTLS_1_0,
+  MAX_PLAINTEXT_LENGTH,
+  parseRecords,
+  serializeRecord,
+  type DtlsRecord,
+} from './record.js';
 import { SessionCache } from './session-cache.js';
 
 export interface PskServerOptions {
@@ -100,8 +107,6 @@ export interface DtlsServerOptions {
   readonly connectionId?: boolean;
 }
 
-/** A record carries at most 2^14 bytes of plaintext (RFC 6347 §4.1, RFC 5246 §6.2.1). */
-const MAX_RECORD_PLAINTEXT = 16384;
 /** What `send` resolves with: nothing to wait for once the socket has the datagram. */
 const SENT: Promise<void> = Promise.resolve();
 
@@ -324,7 +329,7 @@ export class DtlsServer implements DatagramSocket {
     const a = this.associationAt(peer);
     if (a === undefined || a.conn.state !== 'established')
       return new DtlsNoSessionError(`no established DTLS session with ${formatPeer(peer)}`);
-    if (data.length > MAX_RECORD_PLAINTEXT)
+    if (data.length > MAX_PLAINTEXT_LENGTH)
       return new EncodeError(`datagram of ${data.length} bytes exceeds the DTLS record limit`);
     return a;
   }
