@@ -16,6 +16,7 @@ import {
 import type { ChangeSink, InstanceHandler, ObjectImplementation, ResourceContent } from '../instance.js';
 import type { ClientTransport } from '../transport.js';
 import type { ConnectSecurity } from '../security-target.js';
+import { readNumber } from '../resource-value.js';
 
 /** What {@link FirmwareUpdateInstance.watch} follows: the `block1` events of a `CoapEndpoint`. */
 export interface Block1Source {
@@ -275,15 +276,15 @@ export class FirmwareUpdateInstance extends EventEmitter<FirmwareEvents> impleme
   }
 
   #writeSeverity(content: ResourceContent): void {
-    const value = typeof content === 'bigint' ? Number(content) : content;
+    const value = readNumber(content);
     if (value !== 0 && value !== 1 && value !== 2) throw new BadRequestError('Severity must be 0, 1 or 2');
     this.#severity = value;
     this.#changed(SEVERITY);
   }
 
   #writeMaxDeferPeriod(content: ResourceContent): void {
-    const value = typeof content === 'bigint' ? Number(content) : content;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    const value = readNumber(content);
+    if (value === undefined || !Number.isInteger(value) || value < 0 || value > 0xffffffff)
       throw new BadRequestError('Maximum Defer Period must be whole seconds, 0 or more');
     this.#maxDeferPeriod = value;
     this.#changed(MAX_DEFER_PERIOD);
