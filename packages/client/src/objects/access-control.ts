@@ -3,6 +3,7 @@ import type { InstanceHandler, ObjectImplementation, ResourceContent } from '../
 import type { AccessChecker, ObjectTree } from '../object-tree.js';
 import { AccessRight } from '../object-tree.js';
 import { StoredInstance } from '../stored-instance.js';
+import { readNumber } from '../resource-value.js';
 
 /** One Access Control instance to start with. */
 export interface AccessControlEntry {
@@ -23,10 +24,6 @@ const OBJECT_ID = 0;
 const INSTANCE_ID = 1;
 const ACL = 2;
 const OWNER = 3;
-
-function number(value: ResourceContent | undefined): number | undefined {
-  return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
-}
 
 function entryInstance(entry: AccessControlEntry): StoredInstance {
   const acl = new Map<number, ResourceValue>();
@@ -74,8 +71,7 @@ export class AccessControl implements AccessChecker {
   active(): boolean {
     let servers = 0;
     for (const id of this.#tree.instanceIds(SERVER)) {
-      if (number(this.#tree.instance(SERVER, id)?.read(0) as ResourceContent | undefined) !== undefined)
-        servers++;
+      if (readNumber(this.#tree.instance(SERVER, id)?.read(0)) !== undefined) servers++;
     }
     return servers > 1;
   }
@@ -85,12 +81,12 @@ export class AccessControl implements AccessChecker {
     if (objectId === ACCESS_CONTROL) {
       if (right === AccessRight.READ) return true;
       if (right !== AccessRight.WRITE || instanceId === undefined) return false;
-      return number(this.#read(instanceId, OWNER)) === ssid;
+      return readNumber(this.#read(instanceId, OWNER)) === ssid;
     }
     if (
       objectId === SERVER &&
       instanceId !== undefined &&
-      number(this.#tree.instance(SERVER, instanceId)?.read(0) as ResourceContent | undefined) === ssid
+      readNumber(this.#tree.instance(SERVER, instanceId)?.read(0)) === ssid
     ) {
       return true;
     }
@@ -98,10 +94,10 @@ export class AccessControl implements AccessChecker {
     if (entry === undefined) return false;
     const acl = this.#read(entry, ACL);
     const rights = acl instanceof Map ? acl : new Map<number, ResourceValue>();
-    const own = number(rights.get(ssid));
+    const own = readNumber(rights.get(ssid));
     if (own !== undefined) return (own & right) === right;
-    if (number(this.#read(entry, OWNER)) === ssid) return true;
-    const fallback = number(rights.get(0));
+    if (readNumber(this.#read(entry, OWNER)) === ssid) return true;
+    const fallback = readNumber(rights.get(0));
     return fallback !== undefined && (fallback & right) === right;
   }
 
@@ -124,8 +120,8 @@ export class AccessControl implements AccessChecker {
   #find(objectId: number, instanceId: number): number | undefined {
     for (const id of this.#tree.instanceIds(ACCESS_CONTROL)) {
       if (
-        number(this.#read(id, OBJECT_ID)) === objectId &&
-        number(this.#read(id, INSTANCE_ID)) === instanceId
+        readNumber(this.#read(id, OBJECT_ID)) === objectId &&
+        readNumber(this.#read(id, INSTANCE_ID)) === instanceId
       )
         return id;
     }
